@@ -1,0 +1,23 @@
+"""gamify: spin wheels, scratch cards and provably fair, auditable draws for online stores."""
+
+from gamify.campaign import Campaign, Coupon, Prize, Text
+from gamify.errors import BundleError, CampaignError, ConfigIssue, GamifyError
+from gamify.rules import Budget, Limit, PrizeRule, Rules
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Budget",
+    "BundleError",
+    "Campaign",
+    "CampaignError",
+    "ConfigIssue",
+    "Coupon",
+    "GamifyError",
+    "Limit",
+    "Prize",
+    "PrizeRule",
+    "Rules",
+    "Text",
+    "__version__",
+]

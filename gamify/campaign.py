@@ -1,0 +1,104 @@
+"""A campaign as marketers describe it: rules plus the texts, colours and coupons shoppers see.
+
+Immutable: a reload builds a new object, so a running play never sees half of an edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+
+from gamify.rules import Budget, Limit, PrizeRule, Rules
+
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text in one or more languages, as ``(language, text)`` pairs in file order."""
+
+    values: tuple[tuple[str, str], ...]
+
+    def get(self, lang: str | None = None) -> str:
+        """The text in ``lang`` (``es-ES`` falls back to ``es``), else English, else the first."""
+        table = dict(self.values)
+        for candidate in (lang, (lang or "").split("-")[0], DEFAULT_LANGUAGE):
+            if candidate and candidate in table:
+                return table[candidate]
+        return self.values[0][1]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.values)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(lang for lang, _ in self.values)
+
+
+@dataclass(frozen=True)
+class Coupon:
+    """How a prize's coupon code is made: from a pattern such as ``BF10-{code:8}``, or a pool."""
+
+    pattern: str | None = None
+    pool: Path | None = None
+
+
+@dataclass(frozen=True)
+class Prize:
+    id: str
+    label: Text
+    weight: int
+    stock: int | None = None
+    value: Decimal | None = None
+    win: bool = True
+    color: str | None = None
+    coupon: Coupon | None = None
+
+    @property
+    def rule(self) -> PrizeRule:
+        return PrizeRule(
+            id=self.id, weight=self.weight, stock=self.stock, value=self.value, win=self.win
+        )
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    game: str
+    title: Text
+    timezone: str
+    starts: datetime
+    ends: datetime
+    prizes: tuple[Prize, ...]
+    fallback: str
+    limits: tuple[Limit, ...] = ()
+    budget: Budget = field(default_factory=Budget)
+    description: Text | None = None
+    source: Path | None = None
+
+    @cached_property
+    def rules(self) -> Rules:
+        return Rules(
+            campaign=self.id,
+            game=self.game,
+            timezone=self.timezone,
+            starts=self.starts,
+            ends=self.ends,
+            prizes=tuple(p.rule for p in self.prizes),
+            fallback=self.fallback,
+            limits=self.limits,
+            budget=self.budget,
+        )
+
+    @property
+    def config_hash(self) -> str:
+        return self.rules.config_hash
+
+    def prize(self, prize_id: str) -> Prize:
+        return self.prizes[self.rules.index[prize_id]]
+
+    def is_running(self, moment: datetime) -> bool:
+        return self.starts <= moment < self.ends

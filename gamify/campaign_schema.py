@@ -1,0 +1,303 @@
+"""JSON Schema (draft 2020-12) of campaign files, for editors.
+
+With it the VS Code YAML extension autocompletes keys, offers the allowed values and underlines
+the obvious mistakes while a marketer types. It cannot express everything (percents summing to
+100, a fallback naming a real prize, coupon pools existing), so :mod:`gamify.campaign_yaml`
+stays the judge; descriptions are written for marketers, not programmers.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from gamify.campaign_yaml import MAX_TEXT, iana_timezones
+
+SCHEMA_ID = "https://gamify.dev/schema/campaign.json"
+
+_SLUG = "^[a-z0-9-]{1,64}$"
+_DATE_TIME = (
+    r"^\d{4}-\d{2}-\d{2}"
+    r"([Tt ]\d{2}(:?\d{2}(:?\d{2}([.,]\d+)?)?)?(\s*([Zz]|[+-]\d{2}(:?\d{2})?))?)?$"
+)
+_PATTERN = r"^[A-Za-z0-9_-]*\{code:([4-9]|[12][0-9]|3[0-2])\}[A-Za-z0-9_-]*$"
+
+EXAMPLE: dict[str, Any] = {
+    "id": "black-friday-wheel",
+    "game": "wheel",
+    "title": {"es": "¡Gira y gana!", "en": "Spin to win!"},
+    "timezone": "Europe/Madrid",
+    "starts": "2026-11-27T00:00:00",
+    "ends": "2026-12-01T00:00:00",
+    "limits": {"per_customer": [{"plays": 1, "per": "day"}]},
+    "budget": {"max_value_per_day": 500},
+    "fallback": "try-again",
+    "prizes": [
+        {
+            "id": "ten-off",
+            "label": {"es": "10 % de descuento", "en": "10% off"},
+            "weight": 30,
+            "stock": 1000,
+            "value": 5,
+            "coupon": {"pattern": "BF10-{code:8}"},
+            "color": "#e4572e",
+        },
+        {
+            "id": "try-again",
+            "label": {"es": "¡Casi! Inténtalo mañana", "en": "So close! Try again tomorrow"},
+            "weight": 70,
+            "win": False,
+        },
+    ],
+}
+
+
+def campaign_schema() -> dict[str, Any]:
+    """A fresh copy each call, so callers may change theirs (add a ``$comment``, say)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "gamify campaign",
+        "description": (
+            "One prize campaign (a spin wheel or a scratch card): its prizes and their odds, "
+            "stock, limits, schedule and texts. Check a file with `gamify check FILE`."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "game", "title", "timezone", "starts", "ends", "fallback", "prizes"],
+        "properties": {
+            "id": _slug(
+                "The campaign's name in links and the storefront tag: lowercase letters, digits "
+                "and dashes, unique among campaigns. Do not change it once the campaign runs.",
+                "black-friday-wheel",
+            ),
+            "game": {
+                "description": "What shoppers play: a spin wheel or a scratch card.",
+                "enum": ["wheel", "scratch"],
+                "examples": ["wheel"],
+            },
+            "title": _text("The headline shoppers see above the game."),
+            "description": _text("Optional: a line under the title, such as the conditions."),
+            "timezone": {
+                "description": (
+                    "The time zone of the start and end times and of daily limits and budgets, "
+                    "as an IANA name such as Europe/Madrid."
+                ),
+                "type": "string",
+                "enum": sorted(iana_timezones()),
+                "examples": ["Europe/Madrid"],
+            },
+            "starts": _moment("When shoppers can start playing."),
+            "ends": _moment("When the campaign closes; must be after the start."),
+            "limits": {
+                "description": "Optional: how often one shopper may play.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "per_customer": {
+                        "description": "Limits for each shopper; all of them apply.",
+                        "type": "array",
+                        "items": {"$ref": "#/$defs/limit"},
+                        "examples": [[{"plays": 1, "per": "day"}]],
+                    }
+                },
+            },
+            "budget": {
+                "description": (
+                    "Optional: caps on the value of prizes given away. When a prize would go "
+                    "over a cap, the shopper gets the fallback prize instead."
+                ),
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "max_value_per_day": _money("The most value given away in one day.", 0),
+                    "max_value_total": _money("The most value given away in the campaign.", 0),
+                },
+            },
+            "fallback": _slug(
+                "The id of the prize given when the drawn one is out of stock or over budget. "
+                "It must have no stock and no value (a 'try again', say).",
+                "try-again",
+            ),
+            "prizes": {
+                "description": (
+                    "The prizes, in the order of the wheel's segments. Give every prize a weight, "
+                    "or every prize a percent: never mix both in one file."
+                ),
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/$defs/prize"},
+                "anyOf": [
+                    {"items": {"required": ["weight"]}},
+                    {"items": {"required": ["percent"]}},
+                ],
+            },
+        },
+        "$defs": _definitions(),
+        "examples": [copy.deepcopy(EXAMPLE)],
+    }
+
+
+def _definitions() -> dict[str, Any]:
+    return {
+        "prize": {
+            "description": "One prize: what it is, how likely, how many, what it costs.",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id", "label"],
+            "properties": {
+                "id": _slug("The prize's name in reports, unique in the file.", "ten-off"),
+                "label": _text("What shoppers see on the segment or card."),
+                "weight": {
+                    "description": (
+                        "How likely, relative to the other prizes: weight 30 next to weight 70 "
+                        "wins 30 times in 100. A whole number, 1 or more."
+                    ),
+                    "type": "integer",
+                    "minimum": 1,
+                    "examples": [30],
+                },
+                "percent": {
+                    "description": (
+                        "How likely, in percent (up to 4 decimals). All percents of the file "
+                        "must add up to exactly 100."
+                    ),
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "maximum": 100,
+                    "examples": [12.5],
+                },
+                "stock": {
+                    "description": "Optional: how many can be given in total. No limit if absent.",
+                    "type": "integer",
+                    "minimum": 0,
+                    "examples": [1000],
+                },
+                "value": _money(
+                    "Optional: what one award costs (up to 2 decimals), for budgets and reports.",
+                    None,
+                ),
+                "win": {
+                    "description": "false for a 'no prize' outcome such as 'try again'.",
+                    "type": "boolean",
+                    "default": True,
+                },
+                "color": {
+                    "description": 'The segment colour, in quotes: "#e4572e" or "#fff".',
+                    "type": "string",
+                    "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$",
+                    "examples": ["#e4572e"],
+                },
+                "coupon": {
+                    "description": (
+                        "Optional: the coupon code a winner gets, made from a pattern "
+                        "({pattern: BF10-{code:8}}) or taken from a file ({pool: codes.csv})."
+                    ),
+                    "$ref": "#/$defs/coupon",
+                },
+            },
+            "oneOf": [
+                {"required": ["weight"], "not": {"required": ["percent"]}},
+                {"required": ["percent"], "not": {"required": ["weight"]}},
+            ],
+        },
+        "limit": {
+            "description": "At most `plays` plays per day, per week or in the whole campaign.",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["plays", "per"],
+            "properties": {
+                "plays": {
+                    "description": "How many plays are allowed.",
+                    "type": "integer",
+                    "minimum": 1,
+                },
+                "per": {
+                    "description": "The period the plays count over (days in the campaign's zone).",
+                    "enum": ["day", "week", "campaign"],
+                },
+            },
+        },
+        "coupon": {
+            "description": "A coupon code for the winner: from a pattern, or from a file.",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["pattern"],
+                    "properties": {
+                        "pattern": {
+                            "description": (
+                                "A code template: {code:8} becomes 8 random characters "
+                                "(4 to 32); around it only letters, digits, _ and -."
+                            ),
+                            "type": "string",
+                            "pattern": _PATTERN,
+                            "examples": ["BF10-{code:8}"],
+                        }
+                    },
+                },
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["pool"],
+                    "properties": {
+                        "pool": {
+                            "description": (
+                                "A file of ready-made codes, one per line, next to this file."
+                            ),
+                            "type": "string",
+                            "minLength": 1,
+                            "examples": ["coupons/ten-off.csv"],
+                        }
+                    },
+                },
+            ],
+        },
+        "text": {
+            "description": "A text for all languages, or one per language: {es: …, en: …}.",
+            "oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"pattern": "^[a-z]{2}$"},
+                    "additionalProperties": _words("The text in this language."),
+                    "properties": {
+                        "es": _words("The text in Spanish."),
+                        "en": _words("The text in English."),
+                    },
+                },
+            ],
+        },
+    }
+
+
+def _slug(description: str, example: str) -> dict[str, Any]:
+    return {"description": description, "type": "string", "pattern": _SLUG, "examples": [example]}
+
+
+def _words(description: str) -> dict[str, Any]:
+    return {"description": description, "type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+
+
+def _text(description: str) -> dict[str, Any]:
+    return {"description": description, "$ref": "#/$defs/text"}
+
+
+def _moment(description: str) -> dict[str, Any]:
+    return {
+        "description": (
+            f"{description} Local time in the campaign's time zone, such as "
+            "2026-11-27T00:00:00, or with an offset (+01:00). A date alone means midnight."
+        ),
+        "type": "string",
+        "pattern": _DATE_TIME,
+        "examples": ["2026-11-27T00:00:00"],
+    }
+
+
+def _money(description: str, above: int | None) -> dict[str, Any]:
+    """Amounts; ``above`` 0 for caps that must be positive, None for values that may be 0."""
+    bound = {"minimum": 0} if above is None else {"exclusiveMinimum": above}
+    return {"description": description, "type": "number", **bound, "examples": [5]}

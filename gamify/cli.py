@@ -1,0 +1,237 @@
+"""The ``gamify`` command line (CONTRACT §7): exit 0 on success, 1 on a finding, 2 on bad usage.
+
+Commands print for people; errors in campaign files are printed one per line in the
+``FILE:LINE:COL: field: message`` form editors and CI logs can jump to.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+import click
+
+from gamify.campaign import Campaign
+from gamify.campaign_schema import campaign_schema
+from gamify.campaign_yaml import load_campaign, load_campaigns
+from gamify.errors import BundleError, CampaignError
+from gamify.odds import OddsReport, odds_report, plays
+from gamify.simulate import Simulation, export_simulation, simulate
+from gamify.verify import Report, verify_bundle
+
+FINDING = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gamify")
+def cli() -> None:
+    """gamify: spin wheels and scratch cards with provably fair, auditable draws."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Validate campaign files or folders and print their odds."""
+    failed = False
+    for path in paths:
+        try:
+            campaigns = load_campaigns(path)
+        except CampaignError as exc:
+            failed = True
+            for issue in exc.issues:
+                click.echo(str(issue), err=True)
+            continue
+        for campaign in campaigns:
+            click.echo(format_odds(odds_report(campaign)))
+    if failed:
+        raise SystemExit(FINDING)
+
+
+@cli.command("simulate")
+@click.argument("campaign_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--plays", "count", type=click.IntRange(1, 100_000_000), required=True)
+@click.option("--seed", required=True, help="Any text; the same seed gives the same rehearsal.")
+@click.option("--customers", type=click.IntRange(1), help="Size of the shopper pool [plays].")
+@click.option("--export", "export", type=click.Path(dir_okay=False, path_type=Path))
+def simulate_command(
+    campaign_file: Path, count: int, seed: str, customers: int | None, export: Path | None
+) -> None:
+    """Rehearse CAMPAIGN_FILE with seeded plays: awards, cost, when stock runs out."""
+    campaign = _load_or_exit(campaign_file)
+    if export is None:
+        result = simulate(campaign, count, seed, customers)
+    else:
+        result = export_simulation(campaign, count, seed, export, customers)
+    click.echo(format_simulation(result))
+    if export is not None:
+        click.echo(f"bundle written to {export} (verify it with: gamify verify {export})")
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify(bundle: Path) -> None:
+    """Re-derive every play of an audit bundle; name the first faulty seq."""
+    bar = ProgressBar(bundle.stat().st_size, sys.stderr)
+    try:
+        report = verify_bundle(bundle, progress=bar.update if bar.enabled else None)
+    except BundleError as exc:
+        bar.finish()
+        click.echo(f"FAILED: {exc}", err=True)
+        raise SystemExit(FINDING) from None
+    bar.finish()
+    click.echo(format_verify(report))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of campaign files, for editors."""
+    click.echo(json.dumps(campaign_schema(), indent=2, ensure_ascii=False))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="gamify")
+
+
+def _load_or_exit(path: Path) -> Campaign:
+    try:
+        return load_campaign(path)
+    except CampaignError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        raise SystemExit(FINDING) from None
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """Columns padded to fit; the first ``left`` columns aligned left, numbers right."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def format_odds(report: OddsReport) -> str:
+    c = report.campaign
+    lines = [
+        f"{c.id} ({c.source}): {c.game}, {_local(c.starts, c.timezone)} to "
+        f"{_local(c.ends, c.timezone)} {c.timezone}, config {c.config_hash[:12]}",
+    ]
+    rows = [
+        [
+            row.prize.id + ("" if row.prize.win else " (no win)"),
+            str(row.prize.weight),
+            f"{row.percent:.2f} %",
+            f"1 in {row.one_in:,.1f}",
+            "unlimited" if row.prize.stock is None else f"{row.prize.stock:,}",
+            "-" if row.prize.value is None else str(row.prize.value),
+        ]
+        for row in report.prizes
+    ]
+    header = ["prize", "weight", "probability", "odds", "stock", "value"]
+    lines += ["  " + line for line in _table(header, rows)]
+    lines.append(f"  expected cost per play: {report.expected_cost.normalize():f}")
+    lines.append(f"  chance to win something: {float(report.win_probability) * 100:.2f} %")
+    lines.append(f"  fallback: {c.fallback}")
+    limits = ", ".join(f"{lim.plays} per {lim.per}" for lim in c.limits) or "none"
+    lines.append(f"  per-customer limits: {limits}")
+    for warning in report.warnings:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines) + "\n"
+
+
+def format_simulation(result: Simulation) -> str:
+    c = result.campaign
+    lines = [
+        f"{c.id}: {result.plays:,} plays by a pool of {result.customers:,} customers, "
+        f"server seed {result.server_seed}",
+    ]
+    if result.refused:
+        lines.append(f"  {result.refused:,} attempts refused by per-customer limits")
+    if result.skipped:
+        lines.append(
+            f"  {result.skipped:,} time slots without a play (every shopper tried was over a limit)"
+        )
+    expected = result.expected
+    rows = []
+    for prize in c.prizes:
+        out = result.ran_out.get(prize.id)
+        rows.append(
+            [
+                prize.id,
+                plays(expected[prize.id]),
+                f"{result.drawn[prize.id]:,}",
+                f"{result.awarded[prize.id]:,}",
+                f"play {out[0]:,}, {_local(out[1], c.timezone)}" if out else "-",
+            ]
+        )
+    header = ["prize", "expected", "drawn", "awarded", "stock ran out at"]
+    lines += ["  " + line for line in _table(header, rows)]
+    lines.append(f"  total cost: {result.cost.normalize():f}")
+    if result.capped_days:
+        days = sorted(result.capped_days)
+        lines.append(f"  daily budget reached on {len(days)} day(s), from {days[0]} to {days[-1]}")
+    if result.total_cap_at is not None:
+        play, at = result.total_cap_at
+        lines.append(f"  total budget reached at play {play:,}, {_local(at, c.timezone)}")
+    return "\n".join(lines) + "\n"
+
+
+def format_verify(report: Report) -> str:
+    revealed = f"{report.revealed_epochs} revealed"
+    lines = [
+        f"OK: {report.campaign}: {report.plays:,} plays verified, {report.configs} config "
+        f"version(s), {report.epochs} epoch(s) ({revealed})",
+    ]
+    if report.unrevealed_plays:
+        lines.append(
+            f"  {report.unrevealed_plays:,} plays belong to epochs whose seed is not revealed "
+            "yet: everything but their drawn prize was checked"
+        )
+    if report.plays:
+        lines.append(f"  from {report.first_at} to {report.last_at}")
+        awarded = ", ".join(f"{pid} {n:,}" for pid, n in report.awarded.most_common())
+        lines.append(f"  awarded: {awarded}")
+    lines.append(f"  head hash: {report.head}")
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """A one-line bar on a terminal, redrawn at most ten times a second; silent otherwise."""
+
+    def __init__(self, total: int, stream: IO[str], clock: Callable[[], float] = time.monotonic):
+        self.total = max(total, 1)
+        self.stream = stream
+        self.clock = clock
+        self.enabled = stream.isatty()
+        self.started = clock()
+        self.drawn_at = 0.0
+
+    def update(self, done: int) -> None:
+        now = self.clock()
+        if now - self.drawn_at < 0.1 and done < self.total:
+            return
+        self.drawn_at = now
+        share = min(done / self.total, 1.0)
+        filled = int(share * 30)
+        rate = done / max(now - self.started, 1e-9) / 1e6
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:6.1%} {rate:6.1f} MB/s")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()

@@ -1,0 +1,286 @@
+"""Re-derive an audit bundle from scratch and name the first play that breaks a rule.
+
+Two streaming passes over the file: the first collects the few config and epoch records, the
+second walks the plays with a constant amount of state (counts per prize and spend per day),
+so memory stays flat however long the log is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeGuard
+
+from gamify import fairness
+from gamify.audit import PLAY_FIELDS, ZERO_HASH, parse_line, read_records, row_hash
+from gamify.errors import BundleError
+from gamify.periods import local_date
+from gamify.rules import Ledger, Rules, award, config_hash, parse_utc
+
+Progress = Callable[[int], None]
+_CANONICAL_PLAY_PREFIX = b'{"at":'
+
+
+@dataclass
+class Epoch:
+    number: int
+    commitment: str
+    key: bytes | None
+
+
+@dataclass
+class Report:
+    """What a successful verification found."""
+
+    campaign: str | None = None
+    plays: int = 0
+    configs: int = 0
+    epochs: int = 0
+    revealed_epochs: int = 0
+    unrevealed_plays: int = 0
+    awarded: Counter[str] = field(default_factory=Counter)
+    first_at: str | None = None
+    last_at: str | None = None
+    head: str = ZERO_HASH
+
+
+@dataclass
+class _Headers:
+    rules: dict[str, Rules] = field(default_factory=dict)
+    epochs: dict[int, Epoch] = field(default_factory=dict)
+    lines: set[int] = field(default_factory=set)
+    campaign: str | None = None
+
+
+def verify_bundle(path: Path, progress: Progress | None = None) -> Report:
+    """Check everything CONTRACT §5 promises; raise :class:`BundleError` at the first fault."""
+    headers = _read_headers(path)
+    report = Report(
+        campaign=headers.campaign,
+        configs=len(headers.rules),
+        epochs=len(headers.epochs),
+        revealed_epochs=sum(1 for e in headers.epochs.values() if e.key is not None),
+    )
+    walker = _PlayWalker(headers, report)
+    for number, done, record in read_records(path):
+        if record["type"] == "play":
+            walker.check(record, number)
+        elif number not in headers.lines:
+            raise BundleError("record-order", "unexpected header record", line=number)
+        if progress is not None:
+            progress(done)
+    return report
+
+
+def _read_headers(path: Path) -> _Headers:
+    headers = _Headers()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if raw.startswith(_CANONICAL_PLAY_PREFIX) or not raw.strip():
+                continue
+            record = parse_line(raw, number)
+            if record["type"] == "campaign":
+                _add_config(headers, record, number)
+            elif record["type"] == "epoch":
+                _add_epoch(headers, record, number)
+            else:
+                continue
+            headers.lines.add(number)
+    if not headers.rules:
+        raise BundleError("campaign-record", "the bundle has no campaign record", line=1)
+    return headers
+
+
+def _same_campaign(headers: _Headers, campaign: object, number: int) -> None:
+    if not isinstance(campaign, str):
+        raise BundleError("campaign", "campaign id must be a string", line=number)
+    if headers.campaign is None:
+        headers.campaign = campaign
+    elif campaign != headers.campaign:
+        raise BundleError(
+            "campaign", f"bundle mixes campaigns {headers.campaign} and {campaign}", line=number
+        )
+
+
+def _add_config(headers: _Headers, record: dict[str, Any], number: int) -> None:
+    config = record.get("config")
+    if not isinstance(config, dict):
+        raise BundleError("config", "campaign record without a config object", line=number)
+    digest = config_hash(config)
+    if record.get("config_hash") != digest:
+        raise BundleError(
+            "config-hash",
+            f"config hashes to {digest}, record says {record.get('config_hash')}",
+            line=number,
+        )
+    try:
+        rules = Rules.from_config(config)
+    except ValueError as exc:
+        raise BundleError("config", str(exc), line=number) from None
+    _same_campaign(headers, record.get("id"), number)
+    if rules.campaign != headers.campaign:
+        raise BundleError("config", "config id differs from the campaign record's id", line=number)
+    headers.rules[digest] = rules
+
+
+def _add_epoch(headers: _Headers, record: dict[str, Any], number: int) -> None:
+    _same_campaign(headers, record.get("campaign"), number)
+    epoch, commitment, seed = (
+        record.get("epoch"),
+        record.get("commitment"),
+        record.get("server_seed"),
+    )
+    if not _is_int(epoch) or epoch < 0:
+        raise BundleError("epoch", "epoch must be an integer >= 0", line=number)
+    if epoch in headers.epochs:
+        raise BundleError("epoch", f"epoch {epoch} appears twice", line=number)
+    if not isinstance(commitment, str):
+        raise BundleError("commitment", f"epoch {epoch} has no commitment", line=number)
+    key = None
+    if seed is not None:
+        try:
+            key = fairness.seed_bytes(seed)
+        except (ValueError, TypeError):
+            raise BundleError(
+                "server-seed", f"epoch {epoch}: malformed seed", line=number
+            ) from None
+        if fairness.commitment(seed) != commitment:
+            raise BundleError(
+                "commitment",
+                f"epoch {epoch}: SHA-256 of the revealed seed is not the commitment",
+                line=number,
+            )
+    headers.epochs[epoch] = Epoch(epoch, commitment, key)
+
+
+class _PlayWalker:
+    """The per-play rules, applied in ``seq`` order with constant state."""
+
+    def __init__(self, headers: _Headers, report: Report) -> None:
+        self.headers = headers
+        self.report = report
+        self.seq = 0
+        self.prev_hash = ZERO_HASH
+        self.epoch = -1
+        self.nonce = 0
+        self.ledger = Ledger()
+        self.spent_by_day: dict[Any, Decimal] = {}
+
+    def check(self, row: dict[str, Any], number: int) -> None:
+        seq = self.seq
+        if not _is_int(row.get("seq")) or row["seq"] != seq:
+            raise BundleError(
+                "seq",
+                f"expected seq {seq}, found {row.get('seq')!r} (a play is missing, "
+                "added or out of order)",
+                seq=seq,
+                line=number,
+            )
+
+        def fault(rule: str, detail: str) -> BundleError:
+            return BundleError(rule, detail, seq=seq, line=number)
+
+        fields = set(row) - {"type"}
+        if fields != PLAY_FIELDS:
+            missing, extra = sorted(PLAY_FIELDS - fields), sorted(fields - PLAY_FIELDS)
+            raise fault("fields", f"missing {missing}, unexpected {extra}")
+        if row["hash"] != row_hash(row):
+            raise fault("hash", "the row's hash does not match its content")
+        if row["prev_hash"] != self.prev_hash:
+            raise fault("chain", "prev_hash is not the previous row's hash")
+        if row["campaign"] != self.headers.campaign:
+            raise fault("campaign", f"play of campaign {row['campaign']!r}")
+        rules = self.headers.rules.get(row["config_hash"]) if _is_str(row["config_hash"]) else None
+        if rules is None:
+            raise fault("config-hash", "no campaign record with this config_hash")
+        epoch = self._check_epoch_and_nonce(row, fault)
+        if not fairness.is_client_seed(row["client_seed"]):
+            raise fault("client-seed", "client_seed must be 1-64 characters of [A-Za-z0-9_-]")
+        if not isinstance(row["player"], str) or not row["player"]:
+            raise fault("player", "player must be a non-empty pseudonym")
+        at = self._check_time(row, rules, fault)
+        drawn = self._check_drawn(row, rules, epoch, fault)
+        self._check_awarded(row, rules, drawn, at, fault)
+        self.seq += 1
+        self.prev_hash = row["hash"]
+        self.report.plays += 1
+        self.report.head = row["hash"]
+        self.report.first_at = self.report.first_at or row["at"]
+        self.report.last_at = row["at"]
+
+    def _check_epoch_and_nonce(
+        self, row: dict[str, Any], fault: Callable[..., BundleError]
+    ) -> Epoch:
+        number, nonce = row["epoch"], row["nonce"]
+        epoch = self.headers.epochs.get(number) if _is_int(number) else None
+        if epoch is None:
+            raise fault("epoch", f"no epoch record for epoch {number!r}")
+        if number < self.epoch:
+            raise fault("epoch", f"epoch {number} after epoch {self.epoch}")
+        if number > self.epoch:
+            self.epoch, self.nonce = number, 0
+        if not _is_int(nonce) or nonce != self.nonce:
+            raise fault("nonce", f"expected nonce {self.nonce} in epoch {number}, found {nonce!r}")
+        self.nonce += 1
+        return epoch
+
+    def _check_time(
+        self, row: dict[str, Any], rules: Rules, fault: Callable[..., BundleError]
+    ) -> datetime:
+        try:
+            at = parse_utc(row["at"])
+        except (ValueError, TypeError):
+            raise fault("at", f"not a UTC ISO 8601 time ending in Z: {row['at']!r}") from None
+        if not rules.starts <= at < rules.ends:
+            raise fault("schedule", f"played at {row['at']}, outside the campaign's schedule")
+        return at
+
+    def _check_drawn(
+        self, row: dict[str, Any], rules: Rules, epoch: Epoch, fault: Callable[..., BundleError]
+    ) -> str:
+        drawn = row["drawn"]
+        if not isinstance(drawn, str) or drawn not in rules.index:
+            raise fault("drawn", f"drawn prize {drawn!r} is not in the config")
+        if epoch.key is None:
+            self.report.unrevealed_plays += 1
+            return drawn
+        index = fairness.draw(
+            epoch.key, rules.campaign, row["client_seed"], row["nonce"], rules.running
+        )
+        expected = rules.prizes[index].id
+        if drawn != expected:
+            raise fault("draw", f"the seed draws {expected!r}, the log says {drawn!r}")
+        return drawn
+
+    def _check_awarded(
+        self,
+        row: dict[str, Any],
+        rules: Rules,
+        drawn: str,
+        at: datetime,
+        fault: Callable[..., BundleError],
+    ) -> None:
+        day = local_date(at, rules.timezone)
+        self.ledger.spent_today = self.spent_by_day.get(day, Decimal(0))
+        expected = award(rules, rules.prize(drawn), self.ledger)
+        if row["awarded"] != expected.id:
+            why = "it was available" if expected.id == drawn else "stock or budget was exhausted"
+            raise fault(
+                "fallback", f"awarded {row['awarded']!r} but {why}: expected {expected.id!r}"
+            )
+        self.ledger.record(expected)
+        self.spent_by_day[day] = self.ledger.spent_today
+        self.report.awarded[expected.id] += 1
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    """JSON integers only: Python's ``True == 1`` must not let a boolean pass as a number."""
+    return type(value) is int
+
+
+def _is_str(value: object) -> TypeGuard[str]:
+    return isinstance(value, str)
