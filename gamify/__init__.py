@@ -1,6 +1,8 @@
 """gamify: spin wheels, scratch cards and provably fair, auditable draws for online stores."""
 
 from gamify.campaign import Campaign, Coupon, Prize, Text
+from gamify.campaign_schema import campaign_schema
+from gamify.campaign_yaml import load_campaign, load_campaigns
 from gamify.errors import BundleError, CampaignError, ConfigIssue, GamifyError
 from gamify.rules import Budget, Limit, PrizeRule, Rules
 
@@ -20,4 +22,7 @@ __all__ = [
     "Rules",
     "Text",
     "__version__",
+    "campaign_schema",
+    "load_campaign",
+    "load_campaigns",
 ]

@@ -21,6 +21,7 @@ from typing import cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from gamify.campaign import Campaign, Coupon, Prize, Text
+from gamify.coupons import read_pool
 from gamify.errors import CampaignError, ConfigIssue
 from gamify.rules import GAMES, MAX_TOTAL_WEIGHT, PERIODS, Budget, Limit, Period
 from gamify.yaml_nodes import Located, join, parse_yaml
@@ -461,9 +462,22 @@ class _Checker:
         win = self.boolean(n) if (n := fields.get("win")) else True
         color = self.color(n) if (n := fields.get("color")) else None
         coupon = self.coupon(n) if (n := fields.get("coupon")) else None
+        if coupon is not None and coupon.pool is not None:
+            self.pool_covers_stock(fields["coupon"], coupon.pool, stock)
         if len(self.issues) > before or prize_id is None or label is None or win is None:
             return None
         return _PrizeDraft(prize_id, label, weight, percent, stock, value, win, color, coupon)
+
+    def pool_covers_stock(self, node: Located, pool: Path, stock: int | None) -> None:
+        """Each award needs its own pool code, so a pool prize's stock must fit in the pool."""
+        try:
+            codes = len(read_pool(pool))
+        except (OSError, UnicodeDecodeError) as exc:
+            self.report(node, f"coupon pool cannot be read: {exc}")
+            return
+        if stock is None or stock > codes:
+            message = f"a prize with a coupon pool needs a stock of at most its {codes} codes"
+            self.report(node, message, "no stock" if stock is None else str(stock))
 
     def one_style(self, prizes: Sequence[Located]) -> None:
         """The first prize's odds style (weight or percent) is the file's; others must follow."""

@@ -7,6 +7,7 @@ bug. Subclasses carry the data a caller needs to act, so nobody parses messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 class GamifyError(Exception):
@@ -50,3 +51,69 @@ class BundleError(GamifyError):
             f"seq {seq}" if seq is not None else f"line {line}" if line is not None else "bundle"
         )
         super().__init__(f"{where}: {rule}: {detail}")
+
+
+class PlayError(GamifyError):
+    """A request the service refuses; :attr:`code` is the API's machine-readable code."""
+
+    code = "invalid_request"
+    status = 400
+    title = "Invalid request"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+class InvalidRequest(PlayError):
+    pass
+
+
+class InvalidToken(PlayError):
+    code = "invalid_token"
+    status = 401
+    title = "Invalid customer token"
+
+
+class CampaignNotFound(PlayError):
+    code = "campaign_not_found"
+    status = 404
+    title = "Campaign not found"
+
+    def __init__(self, campaign_id: str) -> None:
+        self.campaign_id = campaign_id
+        super().__init__(f"there is no campaign {campaign_id!r}")
+
+
+class CampaignInactive(PlayError):
+    code = "campaign_inactive"
+    status = 409
+    title = "Campaign not running"
+
+    def __init__(self, campaign_id: str, starts: datetime, ends: datetime, now: datetime) -> None:
+        self.campaign_id, self.starts, self.ends = campaign_id, starts, ends
+        when = f"starts at {_iso(starts)}" if now < starts else f"ended at {_iso(ends)}"
+        super().__init__(f"campaign {campaign_id!r} {when}")
+
+
+class LimitReached(PlayError):
+    """Over a per-customer limit; :attr:`retry_at` is when a play becomes possible (None: never)."""
+
+    code = "limit_reached"
+    status = 429
+    title = "Play limit reached"
+
+    def __init__(self, plays: int, per: str, retry_at: datetime | None) -> None:
+        self.plays, self.per, self.retry_at = plays, per, retry_at
+        when = f"next play at {_iso(retry_at)}" if retry_at else "no more plays in this campaign"
+        super().__init__(f"limit of {plays} play(s) per {per} reached; {when}")
+
+
+class NotFound(PlayError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

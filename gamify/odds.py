@@ -6,14 +6,13 @@ before a single shopper plays.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 
 from gamify.campaign import Campaign, Prize, Text
+from gamify.coupons import read_pool
 
 SHIPPED_LANGUAGES = ("es", "en")
 
@@ -99,7 +98,7 @@ def _warnings(
 
 def _pool_warnings(prize: Prize, probability: Fraction) -> list[str]:
     assert prize.coupon is not None and prize.coupon.pool is not None
-    codes = count_pool_codes(prize.coupon.pool)
+    codes = len(read_pool(prize.coupon.pool))
     if prize.stock is not None and codes < prize.stock:
         return [f"coupon pool of `{prize.id}` has {codes:,} codes for a stock of {prize.stock:,}"]
     if prize.stock is None:
@@ -108,13 +107,3 @@ def _pool_warnings(prize: Prize, probability: Fraction) -> list[str]:
             f"{plays(codes / probability)} plays"
         ]
     return []
-
-
-def count_pool_codes(path: Path) -> int:
-    """Codes in a pool CSV: the first column of each non-empty row, a ``code`` header skipped."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        return sum(
-            1
-            for row in csv.reader(handle)
-            if row and row[0].strip() and row[0].strip().lower() != "code"
-        )

@@ -153,8 +153,19 @@ def test_percents_become_integer_weights(percents: tuple[str, ...], weights: lis
 
 def test_pool_coupon_is_resolved_next_to_the_file(write: Callable[..., Path]) -> None:
     pool = write("A1\nB2\n", "codes.csv")
-    path = write(edit('{pattern: "BF10-{code:8}"}', "{pool: codes.csv}"))
-    assert load_campaign(path).prizes[0].coupon == Coupon(pool=pool.resolve())
+    text = edit("stock: 1000", "stock: 2", edit('{pattern: "BF10-{code:8}"}', "{pool: codes.csv}"))
+    assert load_campaign(write(text)).prizes[0].coupon == Coupon(pool=pool.resolve())
+
+
+@pytest.mark.parametrize(("stock", "got"), [("stock: 3", "3"), ("", "no stock")])
+def test_a_pool_prize_needs_a_stock_its_pool_can_cover(
+    issues: Issues, write: Callable[..., Path], stock: str, got: str
+) -> None:
+    write("code\nA1\nB2\n", "codes.csv")
+    text = edit("stock: 1000", stock, edit('{pattern: "BF10-{code:8}"}', "{pool: codes.csv}"))
+    issue = only(issues(text))
+    assert (issue.line, issue.path, issue.got) == (19, "prizes[0].coupon", got)
+    assert "needs a stock of at most its 2 codes" in issue.message
 
 
 def test_yaml_anchors_and_merge_keys_are_allowed() -> None:

@@ -1,0 +1,1 @@
+"""Alembic migrations of gamify's tables; shipped in the wheel and run by ``gamify db upgrade``."""

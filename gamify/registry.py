@@ -1,0 +1,135 @@
+"""The campaigns a running store serves, reloaded when their files change.
+
+Each file is loaded on its own: a file with mistakes is refused and logged while the last good
+version of its campaign keeps running, and the other files are not held back by it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gamify.campaign import Campaign
+from gamify.campaign_yaml import load_campaign
+from gamify.errors import CampaignError, CampaignNotFound, ConfigIssue
+
+log = logging.getLogger("gamify")
+Signature = tuple[tuple[str, int, int], ...]
+
+
+@dataclass
+class ReloadReport:
+    loaded: list[str] = field(default_factory=list)
+    refused: list[ConfigIssue] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+class Registry:
+    def __init__(
+        self,
+        folder: Path,
+        on_load: Callable[[Campaign], None],
+        interval: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.folder = folder
+        self.on_load = on_load
+        self.interval = interval
+        self.clock = clock
+        self.campaigns: dict[str, Campaign] = {}
+        self._by_file: dict[Path, str] = {}
+        self._signature: Signature = ()
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def files(self) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.folder.iterdir()
+            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
+        )
+
+    def signature(self) -> Signature:
+        found = []
+        for path in self.files():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found.append((path.name, stat.st_mtime_ns, stat.st_size))
+        return tuple(found)
+
+    def maybe_reload(self) -> ReloadReport | None:
+        """Reload if a file changed; looks at the folder at most every ``interval`` seconds."""
+        now = self.clock()
+        if now - self._checked_at < self.interval:
+            return None
+        with self._lock:
+            self._checked_at = now
+            if self.signature() == self._signature:
+                return None
+            return self._reload()
+
+    def reload(self) -> ReloadReport:
+        with self._lock:
+            return self._reload()
+
+    def _reload(self) -> ReloadReport:
+        report = ReloadReport()
+        self._signature = self.signature()
+        seen: dict[str, Path] = {}
+        by_file: dict[Path, str] = {}
+        for path in self.files():
+            try:
+                campaign = load_campaign(path)
+                if campaign.id in seen:
+                    raise CampaignError(
+                        [
+                            ConfigIssue(
+                                str(path),
+                                1,
+                                1,
+                                "id",
+                                f"campaign id also used by {seen[campaign.id]}",
+                                repr(campaign.id),
+                            )
+                        ]
+                    )
+                self.on_load(campaign)
+            except CampaignError as exc:
+                report.refused.extend(exc.issues)
+                for issue in exc.issues:
+                    log.error("gamify: refused %s, keeping the last good version: %s", path, issue)
+                if path in self._by_file:
+                    seen[self._by_file[path]] = path
+                    by_file[path] = self._by_file[path]
+                continue
+            seen[campaign.id] = path
+            by_file[path] = campaign.id
+            if self.campaigns.get(campaign.id) != campaign:
+                report.loaded.append(campaign.id)
+                log.info("gamify: loaded %s (config %s)", campaign.id, campaign.config_hash[:12])
+            self.campaigns[campaign.id] = campaign
+        for campaign_id in set(self.campaigns) - set(seen):
+            del self.campaigns[campaign_id]
+            report.removed.append(campaign_id)
+            log.info("gamify: %s removed (its file is gone)", campaign_id)
+        self._by_file = by_file
+        return report
+
+    def get(self, campaign_id: str) -> Campaign:
+        self.maybe_reload()
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None:
+            raise CampaignNotFound(campaign_id)
+        return campaign
+
+    def all(self) -> list[Campaign]:
+        self.maybe_reload()
+        return sorted(self.campaigns.values(), key=lambda c: c.id)

@@ -1,0 +1,1 @@
+"""Storage adapter: SQLModel tables, engines and migrations around the pure domain."""

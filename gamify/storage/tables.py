@@ -1,0 +1,100 @@
+"""The tables. Plays are the chain itself; everything else is bookkeeping a play locks and reads.
+
+Money is kept in hundredths (``*_cents``) so budget sums are exact integers in every database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+ZERO_HASH = "0" * 64
+
+
+def _utc(*, nullable: bool) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class ConfigVersion(SQLModel, table=True):
+    """Every config version a campaign ever had, so old plays stay verifiable."""
+
+    __tablename__ = "gamify_config"
+    campaign: str = Field(primary_key=True, max_length=64)
+    config_hash: str = Field(primary_key=True, max_length=64)
+    config: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class CampaignState(SQLModel, table=True):
+    """One row per campaign; every play takes its row lock, which orders seq and nonces."""
+
+    __tablename__ = "gamify_campaign"
+    id: str = Field(primary_key=True, max_length=64)
+    next_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    head_hash: str = Field(default=ZERO_HASH, max_length=64)
+    epoch: int = 0
+    next_nonce: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    spent_total_cents: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, default=0)
+    )
+
+
+class EpochRow(SQLModel, table=True):
+    __tablename__ = "gamify_epoch"
+    campaign: str = Field(primary_key=True, max_length=64)
+    epoch: int = Field(primary_key=True)
+    server_seed: str = Field(max_length=64)
+    commitment: str = Field(max_length=64)
+    opened_at: datetime = Field(sa_column=_utc(nullable=False))
+    revealed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class PlayRow(SQLModel, table=True):
+    """A row of the hash chain (CONTRACT §5), plus the coupon given with it."""
+
+    __tablename__ = "gamify_play"
+    __table_args__ = (Index("ix_gamify_play_player", "campaign", "player"),)
+    campaign: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(sa_column_kwargs={"primary_key": True}, sa_type=BigInteger)
+    epoch: int
+    nonce: int = Field(sa_type=BigInteger)
+    client_seed: str = Field(max_length=64)
+    player: str = Field(max_length=64)
+    drawn: str = Field(max_length=64)
+    awarded: str = Field(max_length=64)
+    at: str = Field(max_length=40)
+    config_hash: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    coupon: str | None = Field(default=None, max_length=128)
+
+
+class CounterRow(SQLModel, table=True):
+    """Counts a play checks and bumps: plays per customer and period, awards per prize, spend."""
+
+    __tablename__ = "gamify_counter"
+    campaign: str = Field(primary_key=True, max_length=64)
+    scope: str = Field(primary_key=True, max_length=160)
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class CouponRow(SQLModel, table=True):
+    """Codes given (pattern) or to give (pool, ``seq`` null until given); unique per campaign."""
+
+    __tablename__ = "gamify_coupon"
+    __table_args__ = (Index("ix_gamify_coupon_pool", "campaign", "prize", "seq", "position"),)
+    campaign: str = Field(primary_key=True, max_length=64)
+    code: str = Field(primary_key=True, max_length=128)
+    prize: str = Field(max_length=64)
+    position: int | None = None
+    seq: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class IdempotencyRow(SQLModel, table=True):
+    __tablename__ = "gamify_idempotency"
+    campaign: str = Field(primary_key=True, max_length=64)
+    player: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=128)
+    seq: int = Field(sa_type=BigInteger)
