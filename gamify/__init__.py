@@ -4,6 +4,7 @@ from gamify.campaign import Campaign, Coupon, Prize, Text
 from gamify.campaign_schema import campaign_schema
 from gamify.campaign_yaml import load_campaign, load_campaigns
 from gamify.errors import BundleError, CampaignError, ConfigIssue, GamifyError
+from gamify.extension import Gamify
 from gamify.rules import Budget, Limit, PrizeRule, Rules
 
 __version__ = "0.1.0"
@@ -15,6 +16,7 @@ __all__ = [
     "CampaignError",
     "ConfigIssue",
     "Coupon",
+    "Gamify",
     "GamifyError",
     "Limit",
     "Prize",

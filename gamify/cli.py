@@ -7,6 +7,7 @@ Commands print for people; errors in campaign files are printed one per line in 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,13 +17,17 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 import click
+from flask import has_app_context
+from flask.cli import ScriptInfo
 
 from gamify.campaign import Campaign
 from gamify.campaign_schema import campaign_schema
 from gamify.campaign_yaml import load_campaign, load_campaigns
-from gamify.errors import BundleError, CampaignError
+from gamify.errors import BundleError, CampaignError, GamifyError
+from gamify.extension import GamifyState, build_state, state
 from gamify.odds import OddsReport, odds_report, plays
 from gamify.simulate import Simulation, export_simulation, simulate
+from gamify.storage.database import current_revision
 from gamify.verify import Report, verify_bundle
 
 FINDING = 1
@@ -30,8 +35,21 @@ FINDING = 1
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gamify")
-def cli() -> None:
+@click.option(
+    "--database-url",
+    envvar="GAMIFY_DATABASE_URL",
+    help="SQLAlchemy URL of the gamify database [env GAMIFY_DATABASE_URL].",
+)
+@click.option(
+    "--campaigns",
+    envvar="GAMIFY_CAMPAIGNS",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of campaign files [env GAMIFY_CAMPAIGNS].",
+)
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, campaigns: Path | None) -> None:
     """gamify: spin wheels and scratch cards with provably fair, auditable draws."""
+    ctx.obj = _Standalone(database_url, campaigns)
 
 
 @cli.command()
@@ -92,6 +110,91 @@ def verify(bundle: Path) -> None:
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of campaign files, for editors."""
     click.echo(json.dumps(campaign_schema(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("campaign_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export(campaign_id: str, output: Path) -> None:
+    """Write the audit bundle of CAMPAIGN_ID to a file."""
+    current = _state()
+    if not current.service.epochs(campaign_id):
+        raise click.UsageError(f"there is no campaign {campaign_id!r} in the database")
+    with output.open("w", encoding="utf-8", newline="\n") as out:
+        current.service.write_bundle(campaign_id, out)
+    click.echo(f"bundle of {campaign_id} written to {output}")
+
+
+@cli.command()
+@click.argument("campaign_id")
+def rotate(campaign_id: str) -> None:
+    """Close the open epoch of CAMPAIGN_ID, reveal its seed and open the next epoch."""
+    current = _state()
+    try:
+        epoch = current.service.rotate(campaign_id)
+    except GamifyError as exc:
+        raise click.UsageError(str(exc)) from None
+    revealed = current.service.epochs(campaign_id)[-2]
+    click.echo(f"epoch {revealed.epoch} closed, seed revealed: {revealed.server_seed}")
+    click.echo(f"epoch {epoch.epoch} open, commitment {epoch.commitment}")
+
+
+@cli.command()
+def reload() -> None:
+    """Load the campaign files again and record new config versions in the database.
+
+    Running workers notice changed files by themselves within a few seconds; a file with
+    mistakes is refused (exit 1) and the last good version keeps running.
+    """
+    current = _state()
+    report = current.registry.reload()
+    for campaign in current.registry.all():
+        click.echo(f"{campaign.id}: config {campaign.config_hash[:12]}")
+    for issue in report.refused:
+        click.echo(str(issue), err=True)
+    if report.refused:
+        raise SystemExit(FINDING)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply the migrations this version of gamify needs (safe to run on every deploy)."""
+    current = _state()  # building the state migrates, under a lock
+    click.echo(f"gamify database at revision {current_revision(current.engine)}")
+
+
+class _Standalone:
+    def __init__(self, database_url: str | None, campaigns: Path | None) -> None:
+        self.database_url = database_url
+        self.campaigns = campaigns
+
+
+def _state() -> GamifyState:
+    """The running app's state under ``flask gamify``, else one built from the options."""
+    if has_app_context():
+        return state()
+    ctx = click.get_current_context()
+    info = ctx.find_object(ScriptInfo)
+    if info is not None:
+        with info.load_app().app_context():
+            return state()
+    options = ctx.find_object(_Standalone) or _Standalone(None, None)
+    if not options.database_url:
+        raise click.UsageError("set GAMIFY_DATABASE_URL or pass --database-url")
+    campaigns = options.campaigns or Path("campaigns")
+    return build_state(
+        database_url=options.database_url,
+        campaigns=campaigns,
+        secret=os.environ.get("GAMIFY_SECRET_KEY") or "gamify-cli",
+    )
+
+
+FLASK_COMMANDS = (check, simulate_command, verify, schema, export, rotate, reload, db)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from gamify.registry import Registry
 from gamify.service import Service
-from gamify.storage.database import make_engine, prepare
+from gamify.storage.database import make_engine, upgrade
 from gamify.tokens import CustomerTokens
 
 DEFAULT_MAX_BODY = 16 * 1024
@@ -53,7 +53,7 @@ def build_state(
     """Engine, schema (created when the database is empty), service and loaded campaigns."""
     settings = settings or Settings()
     engine = make_engine(database_url)
-    prepare(engine)
+    upgrade(engine)
     service = Service(engine, secret)
     registry = Registry(campaigns, on_load=service.sync, interval=reload_interval)
     registry.reload()
@@ -67,6 +67,7 @@ class Gamify:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        from gamify.cli import FLASK_COMMANDS
         from gamify.web import blueprint
 
         config = app.config
@@ -102,6 +103,8 @@ class Gamify:
             secret=secret,
             settings=settings,
         )
+        for command in FLASK_COMMANDS:  # `flask gamify …`: the same commands as `gamify …`
+            blueprint.cli.add_command(command)
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix or None)
         app.add_template_global(gamify_widget)
 
@@ -134,4 +137,3 @@ def gamify_widget(
     rendered = " ".join(f'{name}="{escape(value)}"' for name, value in attrs.items())
     src = escape(f"{current.settings.url_prefix}/widget.js")
     return Markup(f'<script src="{src}" {rendered} defer></script>')
-

@@ -27,6 +27,7 @@ from gamify.coupons import make_code, read_pool
 from gamify.errors import CampaignInactive, InvalidRequest, LimitReached, NotFound
 from gamify.periods import local_date, period_end, period_key
 from gamify.rules import Ledger, award
+from gamify.storage.database import writing
 from gamify.storage.tables import (
     CampaignState,
     ConfigVersion,
@@ -102,7 +103,7 @@ class Service:
         import new pool codes; safe to run from every worker at once."""
         now = self.clock()
         seed = fairness.new_server_seed()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             _insert_missing(conn, campaign_t, [{"id": campaign.id}], ["id"])
             _insert_missing(
                 conn,
@@ -139,7 +140,7 @@ class Service:
         now = self.clock()
         if now < campaign.ends:
             return
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(
                 update(epoch_t)
                 .where(epoch_t.c.campaign == campaign.id, epoch_t.c.revealed_at.is_(None))
@@ -149,7 +150,7 @@ class Service:
     def rotate(self, campaign_id: str) -> EpochInfo:
         """Close the open epoch, reveal its seed, and open the next one."""
         now = self.clock()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             state = _lock_state(conn, campaign_id)
             if state is None:
                 raise NotFound(f"campaign {campaign_id!r} has no plays or epochs yet")
@@ -186,20 +187,8 @@ class Service:
         return epoch + 1
 
     def epochs(self, campaign_id: str) -> list[EpochInfo]:
-        with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(epoch_t).where(epoch_t.c.campaign == campaign_id).order_by(epoch_t.c.epoch)
-            ).all()
-        return [
-            EpochInfo(
-                epoch=r.epoch,
-                commitment=r.commitment,
-                server_seed=r.server_seed if r.revealed_at is not None else None,
-                opened_at=_aware(r.opened_at),
-                revealed_at=_aware(r.revealed_at) if r.revealed_at is not None else None,
-            )
-            for r in rows
-        ]
+        with self.engine.connect() as conn:
+            return _epochs(conn, campaign_id)
 
     # -- plays ----------------------------------------------------------------------------
 
@@ -224,7 +213,7 @@ class Service:
         if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters")
         player = self.player(campaign.id, customer_id)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             state = _lock_state(conn, campaign.id)
             if state is None:
                 raise NotFound(f"campaign {campaign.id!r} is not set up in the database yet")
@@ -378,7 +367,7 @@ class Service:
                         "config": config,
                     }
                 )
-            for e in self.epochs(campaign_id):
+            for e in _epochs(conn, campaign_id):
                 yield bundle_line(epoch_record(campaign_id, e.epoch, e.commitment, e.server_seed))
             result = conn.execution_options(yield_per=2000).execute(
                 select(*[play_t.c[c] for c in PLAY_COLUMNS])
@@ -407,6 +396,22 @@ PLAY_COLUMNS = (
     "prev_hash",
     "hash",
 )
+
+
+def _epochs(conn: Connection, campaign_id: str) -> list[EpochInfo]:
+    rows = conn.execute(
+        select(epoch_t).where(epoch_t.c.campaign == campaign_id).order_by(epoch_t.c.epoch)
+    ).all()
+    return [
+        EpochInfo(
+            epoch=r.epoch,
+            commitment=r.commitment,
+            server_seed=r.server_seed if r.revealed_at is not None else None,
+            opened_at=_aware(r.opened_at),
+            revealed_at=_aware(r.revealed_at) if r.revealed_at is not None else None,
+        )
+        for r in rows
+    ]
 
 
 def _aware(moment: datetime) -> datetime:

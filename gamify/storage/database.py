@@ -1,11 +1,14 @@
 """Engines and migrations: SQLite tuned for several processes, PostgreSQL through psycopg 3.
 
-SQLite transactions start with ``BEGIN IMMEDIATE`` so that a play takes the write lock before it
-reads the counters it will bump: two processes can never both read "1 play left".
+On SQLite, writing transactions (:func:`writing`) start with ``BEGIN IMMEDIATE`` so that a play
+takes the write lock before it reads the counters it will bump: two processes can never both
+read "1 play left". Reads use a plain ``BEGIN`` and never block plays (WAL).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -43,8 +46,19 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Connection) -> None:
+    writes = connection.get_execution_options().get("gamify_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it takes the write lock before its first read,
+    so read-check-write sequences (limits, stock) cannot interleave between processes."""
+    with engine.connect() as connection:
+        connection.execution_options(gamify_write=True)
+        with connection.begin():
+            yield connection
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -54,38 +68,30 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-
-
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (``gamify db upgrade``), one process at a time."""
-    _migrate(engine, only_if_empty=False)
+    """Bring the schema to this version's newest revision, one process at a time.
 
-
-def prepare(engine: Engine) -> None:
-    """On start: create the schema in an empty database; refuse to run on an outdated one."""
-    _migrate(engine, only_if_empty=True)
-
-
-def _migrate(engine: Engine, *, only_if_empty: bool) -> None:
+    Runs on every start (creating the schema in an empty database) and as ``gamify db
+    upgrade``. Migrations only add, so plays are never lost; a database written by a newer
+    gamify (a revision this version does not know) is refused rather than touched.
+    """
     config = alembic_config(engine)
-    head = head_revision(engine)
-    with engine.begin() as connection:
+    script = ScriptDirectory.from_config(config)
+    with writing(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         current = MigrationContext.configure(connection).get_current_revision()
-        if current == head:
+        if current == script.get_current_head():
             return
-        if only_if_empty and current is not None:
+        if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
             raise RuntimeError(
-                f"the gamify database is at revision {current}, this version needs {head}: "
-                "run `flask gamify db upgrade` (or `gamify db upgrade`) first"
+                f"the gamify database is at revision {current}, which this version of gamify "
+                "does not know: it was written by a newer version; upgrade gamify"
             )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -1,0 +1,1 @@
+"""Small Flask apps that tests and benchmarks serve through a real WSGI server (gunicorn)."""

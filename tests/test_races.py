@@ -1,0 +1,492 @@
+"""Real races: gunicorn with four worker processes, 50+ client threads, PostgreSQL and SQLite.
+
+Each database gets its own server (``tests.apps.race_app``), started as a subprocess in its own
+process group and killed at the end; its stderr is kept in a file and shown under any failure.
+PostgreSQL must listen on 127.0.0.1:5432 (user ``postgres``, trust auth, a database ``test``
+to connect to): a throwaway database is created for the run and dropped with ``WITH (FORCE)``.
+Without PostgreSQL its tests are skipped with the reason, or fail when ``CI=true``.
+
+Three campaigns, identical but for their id, so one test's awards cannot change another's
+counts: ``race-limit`` (one customer hammering), ``race-stock`` (300 customers exhausting the
+10 ``grand`` prizes) and ``race-idem`` (one Idempotency-Key sent 20 times at once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from gamify.service import Service
+from gamify.storage.database import make_engine
+from gamify.verify import verify_bundle
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+PREFIX = "/gamify"
+TIMEZONE = "Europe/Madrid"
+WORKERS = 4
+GRAND_STOCK = 10
+LIMIT_PER_DAY = 2
+ATTEMPTS = 60  # (a): one customer, this many plays at once
+CUSTOMERS = 300  # (b): each plays LIMIT_PER_DAY times, all at once
+CLIENT_THREADS = 64
+IDEMPOTENT_COPIES = 20  # (c)
+CAMPAIGNS = ("race-limit", "race-stock", "race-idem")
+
+CAMPAIGN_YAML = """\
+id: {id}
+game: wheel
+title: {{es: "Carrera", en: "Race"}}
+timezone: {timezone}
+starts: {starts}
+ends: {ends}
+limits:
+  per_customer:
+    - {{plays: {limit}, per: day}}
+fallback: nothing
+prizes:
+  - id: grand
+    label: {{es: "Premio gordo", en: "Grand prize"}}
+    weight: 50
+    stock: {stock}
+    coupon: {{pattern: "G-{{code:8}}"}}
+  - id: small
+    label: {{es: "Premio pequeño", en: "Small prize"}}
+    weight: 30
+    coupon: {{pattern: "S-{{code:6}}"}}
+  - id: nothing
+    label: {{es: "Sin premio", en: "No prize"}}
+    weight: 20
+    win: false
+"""
+CODE = "[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]"
+COUPON_PATTERNS = {
+    "grand": re.compile(f"G-{CODE}{{8}}"),
+    "small": re.compile(f"S-{CODE}{{6}}"),
+}
+
+
+def _unavailable(reason: str) -> None:
+    """Skip with the reason on a developer's machine; never skip silently under CI."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _madrid_today() -> date:
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+# -- fixtures: database, campaigns, server ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    except Exception as exc:
+        _unavailable(f"PostgreSQL is not reachable on 127.0.0.1:5432 as postgres: {exc}")
+        raise  # unreachable: _unavailable always raises
+    name = f"gamify_race_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.format(name=name)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def campaign_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("campaigns")
+    today = _madrid_today()
+    for campaign_id in CAMPAIGNS:
+        (folder / f"{campaign_id}.yaml").write_text(
+            CAMPAIGN_YAML.format(
+                id=campaign_id,
+                timezone=TIMEZONE,
+                starts=f"{today - timedelta(days=1)}T00:00:00",
+                ends=f"{today + timedelta(days=30)}T00:00:00",
+                limit=LIMIT_PER_DAY,
+                stock=GRAND_STOCK,
+            ),
+            encoding="utf-8",
+        )
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _gunicorn() -> list[str]:
+    beside = Path(sys.executable).with_name("gunicorn")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "gunicorn"]
+
+
+@dataclass
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Server:
+    """A running gunicorn: how to talk to it, and what it wrote on stderr."""
+
+    backend: str
+    database_url: str
+    port: int
+    secret: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    tmp: Path
+    _signer: URLSafeTimedSerializer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._signer = URLSafeTimedSerializer(self.secret, salt="gamify.customer")
+
+    def token(self, customer_id: str) -> str:
+        return str(self._signer.dumps(customer_id))
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Response:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return Response(resp.status, resp.getheader("Content-Type") or "", resp.read())
+        finally:
+            conn.close()
+
+    def play(
+        self,
+        campaign_id: str,
+        token: str,
+        client_seed: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Response:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        payload = {} if client_seed is None else {"client_seed": client_seed}
+        return self.request(
+            "POST",
+            f"{PREFIX}/api/campaigns/{campaign_id}/plays",
+            json.dumps(payload).encode(),
+            headers,
+        )
+
+    def bundle(self, campaign_id: str) -> Path:
+        """Download the campaign's audit bundle into a file and return its path."""
+        resp = self.request("GET", f"{PREFIX}/api/campaigns/{campaign_id}/audit.jsonl")
+        assert resp.status == 200, f"audit.jsonl answered {resp.status}: {resp.body[:500]!r}"
+        path = self.tmp / f"{self.backend}-{campaign_id}-{time.monotonic_ns()}.jsonl"
+        path.write_bytes(resp.body)
+        return path
+
+    @contextlib.contextmanager
+    def explain(self) -> Iterator[None]:
+        """Show the server's stderr under a failing assertion; fail on a new traceback in it."""
+        start = len(self.log())
+        try:
+            yield
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n\n--- gunicorn stderr ---\n{self.log()[-6000:]}") from exc
+        new = self.log()[start:]
+        assert "Traceback" not in new, f"the server logged an error:\n{new[-6000:]}"
+
+
+def _start_server(backend: str, database_url: str, folder: Path, tmp: Path) -> Server:
+    port = _free_port()
+    secret = secrets.token_urlsafe(24)
+    log_path = tmp / f"gunicorn-{backend}.log"
+    env = {
+        **os.environ,
+        "GAMIFY_DATABASE_URL": database_url,
+        "GAMIFY_CAMPAIGNS": str(folder),
+        "GAMIFY_SECRET_KEY": secret,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        *_gunicorn(),
+        *("-w", str(WORKERS), "-k", "sync", "--threads", "1"),
+        *("-b", f"127.0.0.1:{port}", "--timeout", "60", "--backlog", "2048"),
+        "tests.apps.race_app:create_app()",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    server = Server(backend, database_url, port, secret, log_path, process, tmp)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.log()[-6000:]}")
+        try:
+            if server.request("GET", f"{PREFIX}/api/campaigns", timeout=5).status < 500:
+                return server
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail(f"gunicorn did not answer within 60 s:\n{server.log()[-6000:]}")
+        time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module", params=["postgres", "sqlite"])
+def server(
+    request: pytest.FixtureRequest,
+    campaign_folder: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp(f"race-{request.param}")
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp / 'gamify.sqlite3'}"
+    running = _start_server(request.param, url, campaign_folder, tmp)
+    try:
+        yield running
+    finally:
+        _stop(running.process)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _at_once(count: int, task: Callable[[int], Response], threads: int) -> list[Response]:
+    """Run ``task(0..count-1)`` on ``threads`` threads; the first wave starts on one barrier."""
+    barrier = threading.Barrier(min(count, threads))
+
+    def run(i: int) -> Response:
+        if i < threads:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=30)
+        return task(i)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def _play_of(resp: Response) -> dict[str, Any]:
+    assert resp.status == 201, f"expected 201, got {resp.status}: {resp.body[:500]!r}"
+    body = resp.json
+    assert isinstance(body.get("play"), dict), body
+    play: dict[str, Any] = body["play"]
+    return play
+
+
+def _prize_id(play: dict[str, Any]) -> str:
+    prize = play["prize"]
+    return str(prize["id"] if isinstance(prize, dict) else prize)
+
+
+def _problem_code(resp: Response) -> str | None:
+    if not resp.content_type.startswith("application/problem+json"):
+        return None
+    code = resp.json.get("code")
+    return None if code is None else str(code)
+
+
+def _bundle_plays(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle if line.strip()]
+    return [r for r in records if r["type"] == "play"]
+
+
+def _assert_gap_free(plays: list[dict[str, Any]]) -> None:
+    """seq is 0..N-1 exactly once each; within each epoch, nonces are 0..n-1 exactly once each."""
+    seqs = sorted(p["seq"] for p in plays)
+    assert seqs == list(range(len(plays))), f"seq has gaps or duplicates: {_holes(seqs)}"
+    by_epoch: dict[int, list[int]] = {}
+    for p in plays:
+        by_epoch.setdefault(p["epoch"], []).append(p["nonce"])
+    for epoch, nonces in by_epoch.items():
+        nonces.sort()
+        assert nonces == list(range(len(nonces))), f"epoch {epoch}: nonces {_holes(nonces)}"
+
+
+def _holes(values: list[int]) -> str:
+    dupes = sorted(v for v, n in Counter(values).items() if n > 1)
+    missing = sorted(set(range(len(values))) - set(values))
+    return f"duplicates {dupes[:10]}, missing {missing[:10]}"
+
+
+# -- (a) one customer, many concurrent plays -----------------------------------------------------
+
+
+def test_one_customer_concurrent_plays_respect_the_daily_limit(server: Server) -> None:
+    token = server.token("alice")
+    day = _madrid_today()
+    results = _at_once(ATTEMPTS, lambda i: server.play("race-limit", token), ATTEMPTS)
+    # A run across Madrid's midnight legitimately gets a second day's allowance.
+    allowed = LIMIT_PER_DAY if _madrid_today() == day else 2 * LIMIT_PER_DAY
+    with server.explain():
+        statuses = Counter(r.status for r in results)
+        assert statuses == {201: allowed, 429: ATTEMPTS - allowed}, statuses
+        refused = [r for r in results if r.status == 429]
+        assert {_problem_code(r) for r in refused} == {"limit_reached"}, refused[0].body
+        plays = [_play_of(r) for r in results if r.status == 201]
+        assert sorted(p["seq"] for p in plays) == list(range(allowed))
+        left = sorted(r.json["plays_left"] for r in results if r.status == 201)
+        assert left == sorted(list(range(LIMIT_PER_DAY)) * (allowed // LIMIT_PER_DAY))
+        report = verify_bundle(server.bundle("race-limit"))
+        assert report.plays == allowed
+
+
+# -- (b) many customers exhaust a stock at once --------------------------------------------------
+
+
+def test_many_customers_share_the_stock_without_overselling(server: Server) -> None:
+    customers = [f"shopper-{i:03d}" for i in range(CUSTOMERS)]
+    tokens = {c: server.token(c) for c in customers}
+    jobs = [(c, n) for n in range(LIMIT_PER_DAY) for c in customers]
+    random.Random(7).shuffle(jobs)
+    # Half the requests choose their client seed, half let the server make one.
+    seeds = {job: f"seed-{job[0]}-{job[1]}" if i % 2 else None for i, job in enumerate(jobs)}
+
+    def attempt(i: int) -> Response:
+        job = jobs[i]
+        return server.play("race-stock", tokens[job[0]], client_seed=seeds[job])
+
+    started = time.monotonic()
+    results = _at_once(len(jobs), attempt, CLIENT_THREADS)
+    elapsed = time.monotonic() - started
+    total = len(jobs)
+    with server.explain():
+        statuses = Counter(r.status for r in results)
+        assert statuses == {201: total}, statuses
+        plays = [_play_of(r) for r in results]
+        for job, play in zip(jobs, plays, strict=True):
+            if seeds[job] is not None:
+                assert play["client_seed"] == seeds[job], play
+        # From the responses: stock, coupons, seq and nonces.
+        awarded = Counter(_prize_id(p) for p in plays)
+        assert awarded["grand"] == GRAND_STOCK, (awarded, f"{total} plays in {elapsed:.1f} s")
+        coupons = [p.get("coupon") for p in plays]
+        for play, code in zip(plays, coupons, strict=True):
+            prize = _prize_id(play)
+            if prize == "nothing":
+                assert code is None, play
+            else:
+                assert code is not None and COUPON_PATTERNS[prize].fullmatch(code), play
+        given = [c for c in coupons if c is not None]
+        assert len(given) == len(set(given)), "a coupon code was given twice"
+        assert len(given) == awarded["grand"] + awarded["small"]
+        _assert_gap_free(plays)
+
+        # From the bundle: the same story, and it verifies.
+        path = server.bundle("race-stock")
+        report = verify_bundle(path)
+        assert report.plays == total
+        assert report.awarded["grand"] == GRAND_STOCK, report.awarded
+        logged = _bundle_plays(path)
+        assert [r["seq"] for r in logged] == list(range(total))
+        _assert_gap_free(logged)
+        assert Counter(r["awarded"] for r in logged)["grand"] == GRAND_STOCK
+        assert Counter(r["drawn"] for r in logged)["grand"] > GRAND_STOCK  # the stock ran out
+        by_seq = {r["seq"]: r for r in logged}
+        for play in plays:
+            row = by_seq[play["seq"]]
+            assert row["awarded"] == _prize_id(play), (play, row)
+            assert (row["epoch"], row["nonce"]) == (play["epoch"], play["nonce"]), (play, row)
+            assert row["client_seed"] == play["client_seed"], (play, row)
+        players = Counter(r["player"] for r in logged)
+        assert len(players) == CUSTOMERS and set(players.values()) == {LIMIT_PER_DAY}
+
+        # Reveal the seed (as `gamify rotate` does) and verify every draw too.
+        Service(make_engine(server.database_url), server.secret).rotate("race-stock")
+        revealed = verify_bundle(server.bundle("race-stock"))
+        assert (revealed.plays, revealed.unrevealed_plays) == (total, 0)
+        assert revealed.awarded == report.awarded
+
+
+# -- (c) one Idempotency-Key, many concurrent copies ---------------------------------------------
+
+
+def test_concurrent_retries_with_one_idempotency_key_store_one_play(server: Server) -> None:
+    token = server.token("bob")
+    key = f"checkout-{secrets.token_hex(8)}"
+    day = _madrid_today()
+    results = _at_once(
+        IDEMPOTENT_COPIES,
+        lambda i: server.play("race-idem", token, client_seed="same-seed", idempotency_key=key),
+        IDEMPOTENT_COPIES,
+    )
+    with server.explain():
+        statuses = Counter(r.status for r in results)
+        assert set(statuses) <= {200, 201} and statuses[201] >= 1, statuses
+        plays = [r.json["play"] for r in results]
+        assert {p["seq"] for p in plays} == {0}, [p["seq"] for p in plays]
+        assert len({(p["nonce"], _prize_id(p), p.get("coupon")) for p in plays}) == 1
+        assert {r.json["plays_left"] for r in results} == {LIMIT_PER_DAY - 1}
+        assert verify_bundle(server.bundle("race-idem")).plays == 1
+
+        # The copies consumed nothing: a new key plays once more, then the limit holds.
+        second = server.play("race-idem", token, idempotency_key=f"{key}-2")
+        assert _play_of(second)["seq"] == 1
+        third = server.play("race-idem", token, idempotency_key=f"{key}-3")
+        if _madrid_today() == day:
+            assert (third.status, _problem_code(third)) == (429, "limit_reached"), third.body
+        assert verify_bundle(server.bundle("race-idem")).plays == 3 - (third.status == 429)
