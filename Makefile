@@ -31,6 +31,7 @@ test: lint
 bench: $(STAMP)
 	$(PY) bench/draws.py
 	$(PY) bench/verify.py
+	$(PY) bench/plays.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

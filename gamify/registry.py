@@ -82,6 +82,8 @@ class Registry:
 
     def _reload(self) -> ReloadReport:
         report = ReloadReport()
+        if not self.folder.is_dir():
+            log.warning("gamify: campaign folder %s does not exist; no campaigns", self.folder)
         self._signature = self.signature()
         seen: dict[str, Path] = {}
         by_file: dict[Path, str] = {}

@@ -65,6 +65,7 @@ class Allowance:
 @dataclass(frozen=True)
 class PlayResult:
     row: dict[str, Any]
+    commitment: str
     prize: Prize
     segment: int
     coupon: str | None
@@ -91,7 +92,6 @@ class Service:
         self.clock = clock
         raw = secret.encode() if isinstance(secret, str) else secret
         self.player_key = hmac.digest(raw, b"gamify.pseudonym", "sha256")
-        self._seeds: dict[tuple[str, int], bytes] = {}
 
     def player(self, campaign_id: str, customer_id: str) -> str:
         return pseudonym(self.player_key, campaign_id, customer_id)
@@ -230,10 +230,12 @@ class Service:
             counts = _counters(conn, campaign.id, [*scopes, *stock_scopes, f"spend:{day}"])
             _check_limits(campaign, scopes, counts, now)
             epoch, nonce = state.epoch, state.next_nonce
-            if self._revealed(conn, campaign.id, epoch):  # never draw from a published seed
+            open_epoch = _open_epoch(conn, campaign.id, epoch)
+            if open_epoch.revealed_at is not None:  # never draw from a published seed
                 epoch, nonce = self._open_next_epoch(conn, campaign.id, epoch, now), 0
+                open_epoch = _open_epoch(conn, campaign.id, epoch)
             rules = campaign.rules
-            key = self._seed(conn, campaign.id, epoch)
+            key = fairness.seed_bytes(open_epoch.server_seed)
             drawn = rules.prizes[fairness.draw(key, campaign.id, client_seed, nonce, rules.running)]
             ledger = _ledger(campaign, counts, day, state.spent_total_cents)
             awarded = campaign.prize(award(rules, drawn, ledger).id)
@@ -278,6 +280,7 @@ class Service:
             counts.update({k: counts.get(k, 0) + v for k, v in bumps.items()})
         return PlayResult(
             row=row,
+            commitment=open_epoch.commitment,
             prize=awarded,
             segment=campaign.rules.index[awarded.id],
             coupon=coupon,
@@ -300,33 +303,16 @@ class Service:
         prize_id = row["awarded"] if row["awarded"] in campaign.rules.index else campaign.fallback
         now = self.clock()
         counts = _counters(conn, campaign.id, _limit_scopes(campaign, player, now))
+        commitment = _open_epoch(conn, campaign.id, row["epoch"]).commitment
         return PlayResult(
             row=row,
+            commitment=commitment,
             prize=campaign.prize(prize_id),
             segment=campaign.rules.index[prize_id],
             coupon=found.coupon,
             allowance=_allowance(campaign, player, now, counts),
             replayed=True,
         )
-
-    def _revealed(self, conn: Connection, campaign_id: str, epoch: int) -> bool:
-        revealed = conn.execute(
-            select(epoch_t.c.revealed_at).where(
-                epoch_t.c.campaign == campaign_id, epoch_t.c.epoch == epoch
-            )
-        ).scalar_one_or_none()
-        return revealed is not None
-
-    def _seed(self, conn: Connection, campaign_id: str, epoch: int) -> bytes:
-        key = self._seeds.get((campaign_id, epoch))
-        if key is None:
-            seed = conn.execute(
-                select(epoch_t.c.server_seed).where(
-                    epoch_t.c.campaign == campaign_id, epoch_t.c.epoch == epoch
-                )
-            ).scalar_one()
-            key = self._seeds[(campaign_id, epoch)] = fairness.seed_bytes(seed)
-        return key
 
     # -- reading the log ------------------------------------------------------------------
 
@@ -430,14 +416,25 @@ def _insert_missing(
 
 
 def _lock_state(conn: Connection, campaign_id: str) -> Any:
+    """The campaign's row, locked until commit: every play and rotation queues here."""
     return conn.execute(
         select(campaign_t).where(campaign_t.c.id == campaign_id).with_for_update()
     ).first()
 
 
+def _open_epoch(conn: Connection, campaign_id: str, epoch: int) -> Any:
+    """Seed, commitment and reveal time of an epoch, read after the campaign lock is held, so a
+    rotation that committed while we waited is seen (never joined into the locking query)."""
+    return conn.execute(
+        select(epoch_t.c.server_seed, epoch_t.c.commitment, epoch_t.c.revealed_at).where(
+            epoch_t.c.campaign == campaign_id, epoch_t.c.epoch == epoch
+        )
+    ).one()
+
+
 def _limit_scopes(campaign: Campaign, player: str, now: datetime) -> list[str]:
     return [
-        f"p:{player}:{lim.per}:{lim.plays}:{period_key(now, campaign.timezone, lim.per)}"
+        f"p:{player}:{lim.per}:{period_key(now, campaign.timezone, lim.per)}"
         for lim in campaign.limits
     ]
 

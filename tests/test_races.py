@@ -6,9 +6,10 @@ PostgreSQL must listen on 127.0.0.1:5432 (user ``postgres``, trust auth, a datab
 to connect to): a throwaway database is created for the run and dropped with ``WITH (FORCE)``.
 Without PostgreSQL its tests are skipped with the reason, or fail when ``CI=true``.
 
-Three campaigns, identical but for their id, so one test's awards cannot change another's
+Four campaigns, identical but for their id, so one test's awards cannot change another's
 counts: ``race-limit`` (one customer hammering), ``race-stock`` (300 customers exhausting the
-10 ``grand`` prizes) and ``race-idem`` (one Idempotency-Key sent 20 times at once).
+10 ``grand`` prizes), ``race-idem`` (one Idempotency-Key sent 20 times at once) and
+``race-rotate`` (epochs rotated, as ``gamify rotate`` does, in the middle of a burst of plays).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ ATTEMPTS = 60  # (a): one customer, this many plays at once
 CUSTOMERS = 300  # (b): each plays LIMIT_PER_DAY times, all at once
 CLIENT_THREADS = 64
 IDEMPOTENT_COPIES = 20  # (c)
-CAMPAIGNS = ("race-limit", "race-stock", "race-idem")
+CAMPAIGNS = ("race-limit", "race-stock", "race-idem", "race-rotate")
+ROTATIONS = 5  # (d): epochs closed while a burst of plays is running
 
 CAMPAIGN_YAML = """\
 id: {id}
@@ -229,13 +231,28 @@ class Server:
         return path
 
     @contextlib.contextmanager
+    def service(self) -> Iterator[Service]:
+        """The server's service, in this process (for what the CLI does: rotate)."""
+        engine = make_engine(self.database_url)
+        try:
+            yield Service(engine, self.secret)
+        finally:
+            engine.dispose()
+
+    @contextlib.contextmanager
     def explain(self) -> Iterator[None]:
         """Show the server's stderr under a failing assertion; fail on a new traceback in it."""
         start = len(self.log())
         try:
             yield
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n\n--- gunicorn stderr ---\n{self.log()[-6000:]}") from exc
+        except Exception as exc:
+            alive = (
+                "running" if self.process.poll() is None else f"exited {self.process.returncode}"
+            )
+            raise AssertionError(
+                f"{type(exc).__name__}: {exc}\n\n--- gunicorn ({alive}) stderr ---\n"
+                f"{self.log()[-6000:]}"
+            ) from exc
         new = self.log()[start:]
         assert "Traceback" not in new, f"the server logged an error:\n{new[-6000:]}"
 
@@ -268,18 +285,19 @@ def _start_server(backend: str, database_url: str, folder: Path, tmp: Path) -> S
             start_new_session=True,
         )
     server = Server(backend, database_url, port, secret, log_path, process, tmp)
+    # Every worker builds its app (migrations, campaign sync) at the same time: wait until all
+    # of them say so, and until the server answers, or fail with what gunicorn said.
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.log()[-6000:]}")
-        try:
-            if server.request("GET", f"{PREFIX}/api/campaigns", timeout=5).status < 500:
-                return server
-        except OSError:
-            pass
+        if server.log().count("race_app ready in process") >= WORKERS:
+            with contextlib.suppress(OSError):
+                if server.request("GET", f"{PREFIX}/api/campaigns", timeout=5).status == 200:
+                    return server
         if time.monotonic() > deadline:
             _stop(process)
-            pytest.fail(f"gunicorn did not answer within 60 s:\n{server.log()[-6000:]}")
+            pytest.fail(f"gunicorn was not ready within 60 s:\n{server.log()[-6000:]}")
         time.sleep(0.2)
 
 
@@ -377,12 +395,12 @@ def _holes(values: list[int]) -> str:
 
 
 def test_one_customer_concurrent_plays_respect_the_daily_limit(server: Server) -> None:
-    token = server.token("alice")
-    day = _madrid_today()
-    results = _at_once(ATTEMPTS, lambda i: server.play("race-limit", token), ATTEMPTS)
-    # A run across Madrid's midnight legitimately gets a second day's allowance.
-    allowed = LIMIT_PER_DAY if _madrid_today() == day else 2 * LIMIT_PER_DAY
     with server.explain():
+        token = server.token("alice")
+        day = _madrid_today()
+        results = _at_once(ATTEMPTS, lambda i: server.play("race-limit", token), ATTEMPTS)
+        # A run across Madrid's midnight legitimately gets a second day's allowance.
+        allowed = LIMIT_PER_DAY if _madrid_today() == day else 2 * LIMIT_PER_DAY
         statuses = Counter(r.status for r in results)
         assert statuses == {201: allowed, 429: ATTEMPTS - allowed}, statuses
         refused = [r for r in results if r.status == 429]
@@ -399,22 +417,22 @@ def test_one_customer_concurrent_plays_respect_the_daily_limit(server: Server) -
 
 
 def test_many_customers_share_the_stock_without_overselling(server: Server) -> None:
-    customers = [f"shopper-{i:03d}" for i in range(CUSTOMERS)]
-    tokens = {c: server.token(c) for c in customers}
-    jobs = [(c, n) for n in range(LIMIT_PER_DAY) for c in customers]
-    random.Random(7).shuffle(jobs)
-    # Half the requests choose their client seed, half let the server make one.
-    seeds = {job: f"seed-{job[0]}-{job[1]}" if i % 2 else None for i, job in enumerate(jobs)}
-
-    def attempt(i: int) -> Response:
-        job = jobs[i]
-        return server.play("race-stock", tokens[job[0]], client_seed=seeds[job])
-
-    started = time.monotonic()
-    results = _at_once(len(jobs), attempt, CLIENT_THREADS)
-    elapsed = time.monotonic() - started
-    total = len(jobs)
     with server.explain():
+        customers = [f"shopper-{i:03d}" for i in range(CUSTOMERS)]
+        tokens = {c: server.token(c) for c in customers}
+        jobs = [(c, n) for n in range(LIMIT_PER_DAY) for c in customers]
+        random.Random(7).shuffle(jobs)
+        # Half the requests choose their client seed, half let the server make one.
+        seeds = {job: f"seed-{job[0]}-{job[1]}" if i % 2 else None for i, job in enumerate(jobs)}
+
+        def attempt(i: int) -> Response:
+            job = jobs[i]
+            return server.play("race-stock", tokens[job[0]], client_seed=seeds[job])
+
+        started = time.monotonic()
+        results = _at_once(len(jobs), attempt, CLIENT_THREADS)
+        elapsed = time.monotonic() - started
+        total = len(jobs)
         statuses = Counter(r.status for r in results)
         assert statuses == {201: total}, statuses
         plays = [_play_of(r) for r in results]
@@ -456,7 +474,8 @@ def test_many_customers_share_the_stock_without_overselling(server: Server) -> N
         assert len(players) == CUSTOMERS and set(players.values()) == {LIMIT_PER_DAY}
 
         # Reveal the seed (as `gamify rotate` does) and verify every draw too.
-        Service(make_engine(server.database_url), server.secret).rotate("race-stock")
+        with server.service() as service:
+            service.rotate("race-stock")
         revealed = verify_bundle(server.bundle("race-stock"))
         assert (revealed.plays, revealed.unrevealed_plays) == (total, 0)
         assert revealed.awarded == report.awarded
@@ -466,15 +485,15 @@ def test_many_customers_share_the_stock_without_overselling(server: Server) -> N
 
 
 def test_concurrent_retries_with_one_idempotency_key_store_one_play(server: Server) -> None:
-    token = server.token("bob")
-    key = f"checkout-{secrets.token_hex(8)}"
-    day = _madrid_today()
-    results = _at_once(
-        IDEMPOTENT_COPIES,
-        lambda i: server.play("race-idem", token, client_seed="same-seed", idempotency_key=key),
-        IDEMPOTENT_COPIES,
-    )
     with server.explain():
+        token = server.token("bob")
+        key = f"checkout-{secrets.token_hex(8)}"
+        day = _madrid_today()
+        results = _at_once(
+            IDEMPOTENT_COPIES,
+            lambda i: server.play("race-idem", token, client_seed="same-seed", idempotency_key=key),
+            IDEMPOTENT_COPIES,
+        )
         statuses = Counter(r.status for r in results)
         assert set(statuses) <= {200, 201} and statuses[201] >= 1, statuses
         plays = [r.json["play"] for r in results]
@@ -490,3 +509,34 @@ def test_concurrent_retries_with_one_idempotency_key_store_one_play(server: Serv
         if _madrid_today() == day:
             assert (third.status, _problem_code(third)) == (429, "limit_reached"), third.body
         assert verify_bundle(server.bundle("race-idem")).plays == 3 - (third.status == 429)
+
+
+# -- (d) epochs rotate while plays are running ---------------------------------------------------
+
+
+def test_rotating_epochs_during_a_burst_of_plays_loses_no_play(server: Server) -> None:
+    with server.explain():
+        tokens = [server.token(f"rotator-{i:03d}") for i in range(CUSTOMERS)]
+        results: list[Response] = []
+        burst = threading.Thread(
+            target=lambda: results.extend(
+                _at_once(CUSTOMERS, lambda i: server.play("race-rotate", tokens[i]), CLIENT_THREADS)
+            )
+        )
+        burst.start()
+        rotated = 0
+        with server.service() as service:
+            time.sleep(0.2)
+            while burst.is_alive() and rotated < ROTATIONS:  # `gamify rotate`, mid-traffic
+                service.rotate("race-rotate")
+                rotated += 1
+                time.sleep(0.1)
+        burst.join()
+        statuses = Counter(r.status for r in results)
+        assert statuses == {201: CUSTOMERS}, (statuses, f"{rotated} rotations")
+        plays = [_play_of(r) for r in results]
+        _assert_gap_free(plays)
+        assert rotated >= 2, "the burst ended before the epochs could rotate during it"
+        report = verify_bundle(server.bundle("race-rotate"))
+        assert report.plays == CUSTOMERS
+        assert report.epochs == rotated + 1 and report.revealed_epochs == rotated

@@ -33,7 +33,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No pre-ping: it costs a round trip per checkout; a dropped connection fails one request's
+    # transaction (rolled back, nothing given) and the pool replaces it.
+    return create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -5,20 +5,23 @@
 
 Besides gamify (mounted at its default prefix ``/gamify``) it has ``POST /bare``: one committed
 insert of one row into a tiny table of the same database, through an engine made by
-:func:`gamify.storage.database.make_engine` (same pool, same SQLite pragmas and ``BEGIN
-IMMEDIATE``). That is the floor a play cannot go below, and the baseline of ``bench/plays.py``.
+:func:`gamify.storage.database.make_engine` in a :func:`~gamify.storage.database.writing`
+transaction (same pool, same SQLite pragmas, ``BEGIN IMMEDIATE`` as a play takes). That is
+the floor a play cannot go below, and the baseline of ``bench/plays.py``. Each worker says
+``race_app ready in process PID`` on stderr once its app is built, so a test can wait for all.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
 
 from flask import Flask, jsonify
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text
 
 from gamify import Gamify
-from gamify.storage.database import make_engine
+from gamify.storage.database import make_engine, writing
 
 BARE_LOCK = 0x62617265  # "bare": serialises CREATE TABLE between workers on PostgreSQL
 
@@ -33,7 +36,7 @@ bare_insert = Table(
 
 def _bare_engine(url: str) -> Engine:
     engine = make_engine(url)
-    with engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite: one worker at a time
+    with writing(engine) as conn:  # BEGIN IMMEDIATE on SQLite: one worker at a time
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({BARE_LOCK})")
         metadata.create_all(conn, checkfirst=True)
@@ -52,8 +55,9 @@ def create_app() -> Flask:
     @app.post("/bare")
     def bare() -> tuple[object, int]:
         at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        with engine.begin() as conn:
+        with writing(engine) as conn:  # as a play: BEGIN IMMEDIATE on SQLite
             new_id = conn.execute(bare_insert.insert().values(at=at)).inserted_primary_key[0]
         return jsonify(id=new_id), 201
 
+    print(f"race_app ready in process {os.getpid()}", file=sys.stderr, flush=True)
     return app

@@ -1,0 +1,527 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at ``{prefix}/openapi.json``.
+
+Built as a plain dict so it lives next to the code it describes; paths are relative to the one
+server, whose url is the mount prefix. The tests validate every response the suite sees
+against this document, and fuzz every operation with schemathesis, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from typing import Any
+
+from gamify import __version__ as _version
+from gamify.rules import ALGORITHM
+from gamify.web.problems import CODES, PROBLEM_MIMETYPE
+
+CAMPAIGN_ID_PATTERN = "^[a-z0-9-]{1,64}$"
+CLIENT_SEED_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+IDEMPOTENCY_KEY_PATTERN = "^[\\x21-\\x7e]{1,128}$"
+HASH_PATTERN = "^[0-9a-f]{64}$"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _problem(description: str, schema: str = "Problem") -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_MIMETYPE: {"schema": _ref(schema)}}}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": "Z$",
+    "description": "UTC, ISO 8601, ending in Z",
+}
+_HASH = {"type": "string", "pattern": HASH_PATTERN}
+_SLUG = {"type": "string", "pattern": CAMPAIGN_ID_PATTERN}
+_NAT = {"type": "integer", "minimum": 0}
+
+_SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "An error, as RFC 9457 problem details.",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "`about:blank` (with the HTTP status phrase as title) for "
+                "plain HTTP errors such as an unknown path or a body too large; else "
+                "`https://gamify.dev/problems/<code>` with `_` written `-`",
+            },
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string", "description": "what went wrong, for people"},
+            "code": {
+                "type": "string",
+                "enum": list(CODES),
+                "description": "what went wrong, for programs:\n\n"
+                + "\n".join(f"- `{c}` ({s}): {what}" for c, (s, what) in CODES.items()),
+            },
+            "retry_after": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "`limit_reached` only: seconds until the next play is possible",
+            },
+            "retry_at": {
+                **_nullable(_TIME),
+                "description": "`limit_reached` only: when the next play becomes possible; "
+                "null when the campaign allows no more plays to this customer",
+            },
+        },
+    },
+    "LimitReached": {
+        "allOf": [
+            _ref("Problem"),
+            {
+                "type": "object",
+                "required": ["retry_at"],
+                "properties": {"code": {"const": "limit_reached"}, "status": {"const": 429}},
+            },
+        ]
+    },
+    "CampaignSummary": {
+        "type": "object",
+        "required": ["id", "game", "title", "starts", "ends", "active"],
+        "properties": {
+            "id": _SLUG,
+            "game": {"type": "string", "enum": ["wheel", "scratch"]},
+            "title": {"type": "string"},
+            "starts": _TIME,
+            "ends": _TIME,
+            "active": {"type": "boolean"},
+        },
+    },
+    "CampaignList": {
+        "type": "object",
+        "required": ["lang", "campaigns"],
+        "properties": {
+            "lang": {"type": "string", "description": "language of the texts"},
+            "campaigns": {"type": "array", "items": _ref("CampaignSummary")},
+        },
+    },
+    "PrizeView": {
+        "type": "object",
+        "required": ["id", "label", "color", "probability", "win", "segment"],
+        "properties": {
+            "id": {"type": "string"},
+            "label": {"type": "string"},
+            "color": _nullable({"type": "string"}),
+            "probability": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "chance of being drawn (weight / sum of weights)",
+            },
+            "win": {"type": "boolean"},
+            "segment": {**_NAT, "description": "position in the file: wheel segment index"},
+        },
+    },
+    "Limit": {
+        "type": "object",
+        "required": ["plays", "per"],
+        "properties": {
+            "plays": {"type": "integer", "minimum": 1},
+            "per": {"type": "string", "enum": ["day", "week", "campaign"]},
+        },
+    },
+    "Campaign": {
+        "type": "object",
+        "required": [
+            "id",
+            "game",
+            "lang",
+            "title",
+            "description",
+            "timezone",
+            "starts",
+            "ends",
+            "active",
+            "prizes",
+            "epoch",
+            "commitment",
+            "fallback",
+            "limits",
+        ],
+        "properties": {
+            "id": _SLUG,
+            "game": {"type": "string", "enum": ["wheel", "scratch"]},
+            "lang": {"type": "string"},
+            "title": {"type": "string"},
+            "description": _nullable({"type": "string"}),
+            "timezone": {"type": "string", "description": "IANA time zone of limits and days"},
+            "starts": _TIME,
+            "ends": _TIME,
+            "active": {"type": "boolean", "description": "running now"},
+            "prizes": {"type": "array", "items": _ref("PrizeView"), "minItems": 1},
+            "epoch": _nullable(_NAT),
+            "commitment": {
+                **_nullable(_HASH),
+                "description": "SHA-256 of the current epoch's server seed",
+            },
+            "fallback": {"type": "string"},
+            "limits": {"type": "array", "items": _ref("Limit")},
+            "plays_left": {
+                **_nullable(_NAT),
+                "description": "with a customer token only; null when there is no limit",
+            },
+            "next_play_at": {
+                **_nullable(_TIME),
+                "description": "with a customer token only: when plays_left is 0, when the "
+                "next play frees up (null: not before the campaign ends, or plays are left)",
+            },
+        },
+    },
+    "PlayRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "client_seed": {
+                "type": "string",
+                "pattern": CLIENT_SEED_PATTERN,
+                "description": "the player's seed; the server makes one when absent",
+            }
+        },
+    },
+    "Play": {
+        "type": "object",
+        "required": [
+            "seq",
+            "epoch",
+            "nonce",
+            "client_seed",
+            "commitment",
+            "prize",
+            "drawn",
+            "segment",
+            "coupon",
+            "at",
+            "hash",
+            "config_hash",
+        ],
+        "properties": {
+            "seq": _NAT,
+            "epoch": _NAT,
+            "nonce": _NAT,
+            "client_seed": {"type": "string", "pattern": CLIENT_SEED_PATTERN},
+            "commitment": _nullable(_HASH),
+            "prize": {
+                "type": "object",
+                "description": "the awarded prize",
+                "required": ["id", "label", "win", "color"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "label": {"type": "string"},
+                    "win": {"type": "boolean"},
+                    "color": _nullable({"type": "string"}),
+                },
+            },
+            "drawn": {"type": "string", "description": "the drawn prize (see fallback rules)"},
+            "segment": {**_NAT, "description": "segment index of the awarded prize"},
+            "coupon": _nullable({"type": "string"}),
+            "at": _TIME,
+            "hash": _HASH,
+            "config_hash": _HASH,
+        },
+    },
+    "PlayResponse": {
+        "type": "object",
+        "required": ["play", "plays_left", "next_play_at"],
+        "properties": {
+            "play": _ref("Play"),
+            "plays_left": _nullable(_NAT),
+            "next_play_at": _nullable(_TIME),
+        },
+    },
+    "Epoch": {
+        "type": "object",
+        "required": ["epoch", "commitment", "server_seed", "opened_at", "revealed_at"],
+        "properties": {
+            "epoch": _NAT,
+            "commitment": _HASH,
+            "server_seed": {
+                **_nullable(_HASH),
+                "description": "revealed when the epoch closes, null before",
+            },
+            "opened_at": _TIME,
+            "revealed_at": _nullable(_TIME),
+        },
+    },
+    "Fairness": {
+        "type": "object",
+        "required": ["campaign", "algorithm", "epochs", "audit_url"],
+        "properties": {
+            "campaign": _SLUG,
+            "algorithm": {"type": "string", "const": ALGORITHM},
+            "epochs": {"type": "array", "items": _ref("Epoch")},
+            "audit_url": {"type": "string", "format": "uri-reference"},
+        },
+    },
+    "PlayReceipt": {
+        "type": "object",
+        "required": [
+            "seq",
+            "campaign",
+            "epoch",
+            "nonce",
+            "client_seed",
+            "drawn",
+            "awarded",
+            "at",
+            "hash",
+            "coupon",
+        ],
+        "properties": {
+            "seq": _NAT,
+            "campaign": _SLUG,
+            "epoch": _NAT,
+            "nonce": _NAT,
+            "client_seed": {"type": "string"},
+            "drawn": {"type": "string"},
+            "awarded": {"type": "string"},
+            "at": _TIME,
+            "hash": _HASH,
+            "coupon": _nullable({"type": "string"}),
+        },
+    },
+    "PlayList": {
+        "type": "object",
+        "required": ["plays"],
+        "properties": {"plays": {"type": "array", "items": _ref("PlayReceipt")}},
+    },
+}
+
+_PARAMETERS: dict[str, Any] = {
+    "CampaignId": {
+        "name": "campaign_id",
+        "in": "path",
+        "required": True,
+        "schema": _SLUG,
+    },
+    "Lang": {
+        "name": "lang",
+        "in": "query",
+        "required": False,
+        "description": "language of the texts (`es`, `en`); else Accept-Language, else English",
+        "schema": {"type": "string"},
+    },
+    "AcceptLanguage": {
+        "name": "Accept-Language",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "a retry with the same key returns the same play and consumes nothing",
+        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+    },
+}
+
+_RESPONSES: dict[str, Any] = {
+    "InvalidRequest": _problem("`invalid_request`: malformed body, parameter or header"),
+    "InvalidToken": _problem("`invalid_token`: missing, forged or expired token"),
+    "NotFound": _problem("`campaign_not_found` (or `not_found`)"),
+    "TooLarge": _problem("`payload_too_large`: the body is larger than GAMIFY_MAX_BODY"),
+    "UnsupportedMediaType": _problem("`unsupported_media_type`: a body that is not JSON"),
+}
+
+
+def _responses(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _params(*names: str) -> list[dict[str, str]]:
+    return [{"$ref": f"#/components/parameters/{n}"} for n in names]
+
+
+def _paths() -> dict[str, Any]:
+    customer: list[dict[str, list[str]]] = [{"customerToken": []}]
+    optional_customer: list[dict[str, list[str]]] = [{}, {"customerToken": []}]
+    return {
+        "/api/campaigns": {
+            "get": {
+                "operationId": "listCampaigns",
+                "summary": "The campaigns running now",
+                "security": [{}],
+                "parameters": _params("Lang", "AcceptLanguage"),
+                "responses": {"200": _json(_ref("CampaignList"), "running campaigns")},
+            }
+        },
+        "/api/campaigns/{campaign_id}": {
+            "get": {
+                "operationId": "getCampaign",
+                "summary": "A campaign: texts, prizes and odds, schedule, current commitment",
+                "description": "With a customer token, also `plays_left` and `next_play_at`.",
+                "security": optional_customer,
+                "parameters": _params("CampaignId", "Lang", "AcceptLanguage"),
+                "responses": {
+                    "200": _json(_ref("Campaign"), "the campaign"),
+                    "401": _responses("InvalidToken"),
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/campaigns/{campaign_id}/plays": {
+            "post": {
+                "operationId": "play",
+                "summary": "Play once",
+                "description": "An empty body is allowed. With an `Idempotency-Key` already "
+                "used by this customer in this campaign, the same play is returned with 200 "
+                "and nothing is consumed.",
+                "security": customer,
+                "parameters": _params("CampaignId", "IdempotencyKey", "Lang", "AcceptLanguage"),
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("PlayRequest")}},
+                },
+                "responses": {
+                    "201": _json(_ref("PlayResponse"), "the new play"),
+                    "200": _json(_ref("PlayResponse"), "a replay of an idempotent request"),
+                    "400": _responses("InvalidRequest"),
+                    "401": _responses("InvalidToken"),
+                    "404": _responses("NotFound"),
+                    "409": _problem("`campaign_inactive`: not started yet, or ended"),
+                    "413": _responses("TooLarge"),
+                    "415": _responses("UnsupportedMediaType"),
+                    "429": {
+                        **_problem("`limit_reached`: see `retry_at`", "LimitReached"),
+                        "headers": {
+                            "Retry-After": {
+                                "description": "seconds until the next play (absent when "
+                                "no more plays are possible)",
+                                "schema": {"type": "integer", "minimum": 1},
+                            }
+                        },
+                    },
+                },
+            }
+        },
+        "/api/campaigns/{campaign_id}/fairness": {
+            "get": {
+                "operationId": "getFairness",
+                "summary": "Epochs with their commitments and revealed seeds",
+                "security": [{}],
+                "parameters": _params("CampaignId"),
+                "responses": {
+                    "200": _json(_ref("Fairness"), "the epochs"),
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/campaigns/{campaign_id}/audit.jsonl": {
+            "get": {
+                "operationId": "getAuditBundle",
+                "summary": "The audit bundle (JSON Lines), for `gamify verify`",
+                "security": [{}],
+                "parameters": _params("CampaignId"),
+                "responses": {
+                    "200": {
+                        "description": "campaign, epoch and play records, one per line",
+                        "content": {
+                            "application/x-ndjson": {
+                                "schema": {"type": "string", "contentMediaType": "text/plain"}
+                            }
+                        },
+                    },
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/me/plays": {
+            "get": {
+                "operationId": "myPlays",
+                "summary": "The customer's own plays, each with seq and hash as a receipt",
+                "security": customer,
+                "responses": {
+                    "200": _json(_ref("PlayList"), "the plays"),
+                    "401": _responses("InvalidToken"),
+                },
+            }
+        },
+        "/api/events": {
+            "post": {
+                "operationId": "postEvent",
+                "summary": "Server-to-server events for challenges",
+                "description": "404 while GAMIFY_EVENTS_KEY is unset.",
+                "security": [{"eventsKey": []}],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "400": _responses("InvalidRequest"),
+                    "401": _responses("InvalidToken"),
+                    "404": _problem("`not_found`: events are closed"),
+                    "413": _responses("TooLarge"),
+                },
+            }
+        },
+        "/schema/campaign.json": {
+            "get": {
+                "operationId": "getCampaignSchema",
+                "summary": "JSON Schema of campaign files",
+                "security": [{}],
+                "responses": {"200": _json({"type": "object"}, "a JSON Schema (2020-12)")},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenAPI",
+                "summary": "This document",
+                "security": [{}],
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            }
+        },
+    }
+
+
+def build_document(server_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "gamify",
+            "version": _version,
+            "description": "Spin wheels and scratch cards with provably fair draws. Every "
+            "error is `application/problem+json` with a machine-readable `code`.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": _paths(),
+        "components": {
+            "schemas": copy.deepcopy(_SCHEMAS),
+            "parameters": copy.deepcopy(_PARAMETERS),
+            "responses": copy.deepcopy(_RESPONSES),
+            "securitySchemes": {
+                "customerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the token the storefront signs for the logged-in customer",
+                },
+                "eventsKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "GAMIFY_EVENTS_KEY",
+                },
+            },
+        },
+    }
+
+
+@lru_cache(maxsize=16)
+def openapi_document(server_url: str) -> str:
+    """The document as JSON text, built once per server url."""
+    return json.dumps(build_document(server_url), ensure_ascii=False, indent=1)

@@ -1,0 +1,69 @@
+"""Fixtures for the web API: a store app with gamify mounted, a test client that checks every
+response against the app's own ``/openapi.json``, and customer tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from api_support import (
+    FUTURE,
+    WHEEL,
+    OpenAPIChecker,
+    campaign_yaml,
+    checked_client,
+    local_today,
+    make_app,
+)
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gamify.extension import state
+
+
+@pytest.fixture
+def campaigns_dir(tmp_path: Path) -> Path:
+    """A running campaign (since yesterday, for 30 days) and one that starts in 10 days."""
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    today = local_today()
+    (folder / f"{WHEEL}.yaml").write_text(
+        campaign_yaml(WHEEL, today - timedelta(days=1), today + timedelta(days=30)),
+        encoding="utf-8",
+    )
+    (folder / f"{FUTURE}.yaml").write_text(
+        campaign_yaml(FUTURE, today + timedelta(days=10), today + timedelta(days=20)),
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture
+def app(tmp_path: Path, campaigns_dir: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path / "store", campaigns_dir)
+    yield app
+    state(app).engine.dispose()
+
+
+@pytest.fixture
+def openapi(app: Flask) -> OpenAPIChecker:
+    """Makes ``app.test_client()`` validate every response against the app's /openapi.json."""
+    _, checker = checked_client(app)
+    return checker
+
+
+@pytest.fixture
+def client(app: Flask, openapi: OpenAPIChecker) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def token(app: Flask) -> Callable[[str], str]:
+    """``token("alice")``: the customer token the storefront would sign for alice."""
+
+    def sign(customer: str) -> str:
+        return state(app).tokens.sign(customer)
+
+    return sign

@@ -1,0 +1,107 @@
+"""Property-based fuzzing of every operation in the app's own /openapi.json (schemathesis).
+
+Schemathesis generates requests from the document, valid and invalid, sends them in-process
+(WSGI) and checks that no response is a server error and that each one is described by the
+document: status code, media type, body schema and headers. A second run pins the campaign
+id to the running test campaign, so plays, limits and fairness are fuzzed too, not only 404s.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from api_support import PREFIX, WHEEL, campaign_yaml, local_today, make_app
+from flask import Flask
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.result import Ok
+
+from gamify.extension import state
+
+EVENTS_KEY = "fuzz-events-key"
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+
+
+def _make_fuzz_app() -> tuple[Flask, tempfile.TemporaryDirectory[str]]:
+    """The app under test, made at import: schemathesis parametrizes tests at collection time
+    (its fixture-based loader does not work with this pytest), so it cannot come from a fixture."""
+    folder = tempfile.TemporaryDirectory(prefix="gamify-fuzz-")
+    root = Path(folder.name)
+    campaigns = root / "campaigns"
+    campaigns.mkdir()
+    today = local_today()
+    (campaigns / f"{WHEEL}.yaml").write_text(
+        campaign_yaml(WHEEL, today - timedelta(days=1), today + timedelta(days=30)),
+        encoding="utf-8",
+    )
+    return make_app(root / "store", campaigns, GAMIFY_EVENTS_KEY=EVENTS_KEY), folder
+
+
+fuzz_app, _folder = _make_fuzz_app()
+schema = schemathesis.openapi.from_wsgi(f"{PREFIX}/openapi.json", fuzz_app)
+_customers = itertools.count()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cleanup() -> Iterator[None]:
+    yield
+    state(fuzz_app).engine.dispose()
+    _folder.cleanup()
+
+
+def credentials(case: Any) -> dict[str, str]:
+    """The secret each operation needs: the events key, or one of a few customers' tokens (so
+    some have plays left and some have hit the daily limit)."""
+    if case.operation.path == "/api/events":
+        return {"Authorization": f"Bearer {EVENTS_KEY}"}
+    customer = f"fuzzer-{next(_customers) % 7}"
+    return {"Authorization": f"Bearer {state(fuzz_app).tokens.sign(customer)}"}
+
+
+@schema.parametrize()
+@FUZZ
+def test_no_request_breaks_the_api_or_its_document(case: Any) -> None:
+    case.call_and_validate(headers=credentials(case), checks=CHECKS)
+
+
+@schema.include(path_regex=r"\{campaign_id\}").parametrize()
+@FUZZ
+def test_no_request_to_a_running_campaign_breaks_the_api(case: Any) -> None:
+    case.path_parameters = {**(case.path_parameters or {}), "campaign_id": WHEEL}
+    case.call_and_validate(headers=credentials(case), checks=CHECKS)
+
+
+def test_anonymous_requests_are_documented_too() -> None:
+    """Without any token, every operation still answers as documented (401s included)."""
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
+        operation = result.ok()
+        case = operation.Case(
+            path_parameters={"campaign_id": WHEEL} if "{campaign_id}" in operation.path else {}
+        )
+        case.call_and_validate(checks=CHECKS)
