@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Table, and_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gamify import fairness
@@ -217,20 +217,24 @@ class Service:
             state = _lock_state(conn, campaign.id)
             if state is None:
                 raise NotFound(f"campaign {campaign.id!r} is not set up in the database yet")
-            if idempotency_key is not None:
-                replay = self._replay(conn, campaign, player, idempotency_key)
-                if replay is not None:
-                    return replay
             now = self.clock()
-            if not campaign.is_running(now):
-                raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
             scopes = _limit_scopes(campaign, player, now)
             day = local_date(now, campaign.timezone).isoformat()
             stock_scopes = [f"prize:{p.id}" for p in campaign.prizes if p.stock is not None]
-            counts = _counters(conn, campaign.id, [*scopes, *stock_scopes, f"spend:{day}"])
+            counts, open_epoch, replay_seq = _read_locked(
+                conn,
+                campaign.id,
+                state.epoch,
+                [*scopes, *stock_scopes, f"spend:{day}"],
+                player,
+                idempotency_key,
+            )
+            if replay_seq is not None:
+                return self._replay(conn, campaign, player, replay_seq)
+            if not campaign.is_running(now):
+                raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
             _check_limits(campaign, scopes, counts, now)
             epoch, nonce = state.epoch, state.next_nonce
-            open_epoch = _open_epoch(conn, campaign.id, epoch)
             if open_epoch.revealed_at is not None:  # never draw from a published seed
                 epoch, nonce = self._open_next_epoch(conn, campaign.id, epoch, now), 0
                 open_epoch = _open_epoch(conn, campaign.id, epoch)
@@ -253,30 +257,23 @@ class Service:
                 config_hash=rules.config_hash,
             )
             coupon = _give_coupon(conn, campaign, awarded, row["seq"])
-            conn.execute(play_t.insert().values(**row, coupon=coupon))
-            conn.execute(
-                update(campaign_t)
-                .where(campaign_t.c.id == campaign.id)
-                .values(
-                    next_seq=row["seq"] + 1,
-                    head_hash=row["hash"],
-                    epoch=epoch,
-                    next_nonce=nonce + 1,
-                    spent_total_cents=state.spent_total_cents + cents(awarded.value),
-                )
-            )
             bumps = dict.fromkeys(scopes, 1)
             if awarded.stock is not None:
                 bumps[f"prize:{awarded.id}"] = 1
             if awarded.value:
                 bumps[f"spend:{day}"] = cents(awarded.value)
-            _bump(conn, campaign.id, bumps)
-            if idempotency_key is not None:
-                conn.execute(
-                    idem_t.insert().values(
-                        campaign=campaign.id, player=player, key=idempotency_key, seq=row["seq"]
-                    )
-                )
+            _record_play(
+                conn,
+                {**row, "coupon": coupon},
+                {
+                    "next_seq": row["seq"] + 1,
+                    "epoch": epoch,
+                    "next_nonce": nonce + 1,
+                    "spent": state.spent_total_cents + cents(awarded.value),
+                },
+                bumps,
+                idempotency_key,
+            )
             counts.update({k: counts.get(k, 0) + v for k, v in bumps.items()})
         return PlayResult(
             row=row,
@@ -287,18 +284,11 @@ class Service:
             allowance=_allowance(campaign, player, now, counts),
         )
 
-    def _replay(
-        self, conn: Connection, campaign: Campaign, player: str, key: str
-    ) -> PlayResult | None:
+    def _replay(self, conn: Connection, campaign: Campaign, player: str, seq: int) -> PlayResult:
+        """The play an idempotency key already made, returned again; nothing is consumed."""
         found = conn.execute(
-            select(play_t)
-            .join(
-                idem_t, and_(idem_t.c.campaign == play_t.c.campaign, idem_t.c.seq == play_t.c.seq)
-            )
-            .where(idem_t.c.campaign == campaign.id, idem_t.c.player == player, idem_t.c.key == key)
-        ).first()
-        if found is None:
-            return None
+            select(play_t).where(play_t.c.campaign == campaign.id, play_t.c.seq == seq)
+        ).one()
         row = {c: getattr(found, c) for c in PLAY_COLUMNS}
         prize_id = row["awarded"] if row["awarded"] in campaign.rules.index else campaign.fallback
         now = self.clock()
@@ -432,6 +422,50 @@ def _open_epoch(conn: Connection, campaign_id: str, epoch: int) -> Any:
     ).one()
 
 
+_READ_LOCKED = text(
+    "SELECT 'c' AS kind, scope AS a, CAST(NULL AS VARCHAR) AS b, value AS n, "
+    "CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS revealed "
+    "FROM gamify_counter WHERE campaign = :campaign AND scope IN :scopes "
+    "UNION ALL SELECT 'e', server_seed, commitment, NULL, revealed_at "
+    "FROM gamify_epoch WHERE campaign = :campaign AND epoch = :epoch "
+    "UNION ALL SELECT 'i', NULL, NULL, seq, NULL "
+    "FROM gamify_idempotency WHERE campaign = :campaign AND player = :player AND key = :idem"
+).bindparams(bindparam("scopes", expanding=True))
+
+
+@dataclass(frozen=True)
+class _OpenEpoch:
+    server_seed: str
+    commitment: str
+    revealed_at: object
+
+
+def _read_locked(
+    conn: Connection,
+    campaign_id: str,
+    epoch: int,
+    scopes: list[str],
+    player: str,
+    idempotency_key: str | None,
+) -> tuple[dict[str, int], _OpenEpoch, int | None]:
+    """Counters, the open epoch and an earlier play with this idempotency key, in one round
+    trip: it runs while the campaign lock is held, and after it, so it sees every commit."""
+    rows = conn.execute(
+        _READ_LOCKED,
+        {
+            "campaign": campaign_id,
+            "scopes": scopes,
+            "epoch": epoch,
+            "player": player,
+            "idem": idempotency_key,
+        },
+    ).all()
+    counts = {r.a: r.n for r in rows if r.kind == "c"}
+    epoch_row = next(_OpenEpoch(r.a, r.b, r.revealed) for r in rows if r.kind == "e")
+    replay = next((r.n for r in rows if r.kind == "i"), None)
+    return counts, epoch_row, replay
+
+
 def _limit_scopes(campaign: Campaign, player: str, now: datetime) -> list[str]:
     return [
         f"p:{player}:{lim.per}:{period_key(now, campaign.timezone, lim.per)}"
@@ -450,17 +484,45 @@ def _counters(conn: Connection, campaign_id: str, scopes: list[str]) -> dict[str
     return {r.scope: r.value for r in rows}
 
 
-def _bump(conn: Connection, campaign_id: str, bumps: dict[str, int]) -> None:
-    if not bumps:
+def _record_play(
+    conn: Connection,
+    play: dict[str, Any],
+    state: dict[str, Any],
+    bumps: dict[str, int],
+    idempotency_key: str | None,
+) -> None:
+    """Write the play, the campaign's new head, the counters and the idempotency record.
+
+    On PostgreSQL this is one statement (data-modifying CTEs), because every round trip here is
+    made while holding the campaign's lock; SQLite runs in-process, so it takes them one by one.
+    """
+    params: dict[str, Any] = {**play, **state, "idem": idempotency_key}
+    values = []
+    for i, (scope, value) in enumerate(bumps.items()):
+        params[f"s{i}"], params[f"v{i}"] = scope, value
+        values.append(f"(:campaign, :s{i}, :v{i})")
+    writes = [
+        f"INSERT INTO gamify_play ({', '.join(play)}) VALUES ({', '.join(':' + k for k in play)})",
+        "UPDATE gamify_campaign SET next_seq = :next_seq, head_hash = :hash, epoch = :epoch, "
+        "next_nonce = :next_nonce, spent_total_cents = :spent WHERE id = :campaign",
+    ]
+    if idempotency_key is not None:
+        writes.append(
+            "INSERT INTO gamify_idempotency (campaign, player, key, seq) "
+            "VALUES (:campaign, :player, :idem, :seq)"
+        )
+    if values:
+        writes.append(
+            f"INSERT INTO gamify_counter (campaign, scope, value) VALUES {', '.join(values)} "
+            "ON CONFLICT (campaign, scope) "
+            "DO UPDATE SET value = gamify_counter.value + excluded.value"
+        )
+    if conn.dialect.name == "postgresql":
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(writes[:-1]))
+        conn.execute(text(f"WITH {ctes} {writes[-1]}"), params)
         return
-    stmt = _insert(conn)(counter_t).values(
-        [{"campaign": campaign_id, "scope": s, "value": v} for s, v in bumps.items()]
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["campaign", "scope"],
-        set_={"value": counter_t.c.value + stmt.excluded.value},
-    )
-    conn.execute(stmt)
+    for sql in writes:
+        conn.execute(text(sql), params)
 
 
 def _check_limits(
