@@ -20,22 +20,22 @@ from gamify.errors import BundleError
 from gamify.rules import Rules, iso_utc
 
 ZERO_HASH = "0" * 64
-PLAY_FIELDS = frozenset(
-    {
-        "seq",
-        "campaign",
-        "epoch",
-        "nonce",
-        "client_seed",
-        "player",
-        "drawn",
-        "awarded",
-        "at",
-        "config_hash",
-        "prev_hash",
-        "hash",
-    }
+PLAY_COLUMNS = (
+    "seq",
+    "campaign",
+    "epoch",
+    "nonce",
+    "client_seed",
+    "player",
+    "drawn",
+    "awarded",
+    "at",
+    "config_hash",
+    "prev_hash",
+    "hash",
 )
+"""The fields of a chain row (CONTRACT §5), in the order the log stores them."""
+PLAY_FIELDS = frozenset(PLAY_COLUMNS)
 
 
 def row_hash(row: Mapping[str, Any]) -> str:

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
+from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gamify import fairness
-from gamify.audit import bundle_line, chain_row, epoch_record, play_record, pseudonym
+from gamify.audit import PLAY_COLUMNS, bundle_line, chain_row, epoch_record, play_record, pseudonym
 from gamify.campaign import Campaign, Prize
 from gamify.canonical import canonical_json
 from gamify.coupons import make_code, read_pool
@@ -358,22 +359,6 @@ class Service:
             out.write(line)
 
 
-PLAY_COLUMNS = (
-    "seq",
-    "campaign",
-    "epoch",
-    "nonce",
-    "client_seed",
-    "player",
-    "drawn",
-    "awarded",
-    "at",
-    "config_hash",
-    "prev_hash",
-    "hash",
-)
-
-
 def _epochs(conn: Connection, campaign_id: str) -> list[EpochInfo]:
     rows = conn.execute(
         select(epoch_t).where(epoch_t.c.campaign == campaign_id).order_by(epoch_t.c.epoch)
@@ -519,10 +504,16 @@ def _record_play(
         )
     if conn.dialect.name == "postgresql":
         ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(writes[:-1]))
-        conn.execute(text(f"WITH {ctes} {writes[-1]}"), params)
+        conn.execute(_text(f"WITH {ctes} {writes[-1]}"), params)
         return
     for sql in writes:
-        conn.execute(text(sql), params)
+        conn.execute(_text(sql), params)
+
+
+@lru_cache(maxsize=256)
+def _text(sql: str) -> TextClause:
+    """Parsed once per statement shape (a handful: with or without each optional write)."""
+    return text(sql)
 
 
 def _check_limits(
