@@ -30,6 +30,7 @@ from schemathesis.checks import (
 from schemathesis.core.result import Ok
 
 from gamify.extension import state
+from gamify.web import widget_assets
 
 EVENTS_KEY = "fuzz-events-key"
 CHECKS = [
@@ -101,7 +102,8 @@ def test_anonymous_requests_are_documented_too() -> None:
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
         operation = result.ok()
+        values = {"campaign_id": WHEEL, "digest": widget_assets.bundle().digest}
         case = operation.Case(
-            path_parameters={"campaign_id": WHEEL} if "{campaign_id}" in operation.path else {}
+            path_parameters={k: v for k, v in values.items() if f"{{{k}}}" in operation.path}
         )
         case.call_and_validate(checks=CHECKS)

@@ -23,7 +23,7 @@ from gamify.errors import CampaignNotFound, InvalidRequest, InvalidToken, NotFou
 from gamify.extension import GamifyState, state
 from gamify.rules import ALGORITHM, iso_utc
 from gamify.service import Allowance, PlayResult
-from gamify.web import cors, problems
+from gamify.web import cors, problems, widget_assets
 from gamify.web.openapi import openapi_document
 
 blueprint = Blueprint("gamify", __name__)
@@ -195,7 +195,17 @@ def events() -> Response:
     raise InvalidRequest("no challenges are configured")
 
 
-# -- documents --------------------------------------------------------------------------------
+# -- the widget and documents -----------------------------------------------------------------
+
+
+@blueprint.get("/widget.js")
+def widget_script() -> Response:
+    return widget_assets.serve()
+
+
+@blueprint.get("/widget.<digest>.js")
+def widget_script_pinned(digest: str) -> Response:
+    return widget_assets.serve(digest)
 
 
 @blueprint.get("/schema/campaign.json")

@@ -20,6 +20,7 @@ CAMPAIGN_ID_PATTERN = "^[a-z0-9-]{1,64}$"
 CLIENT_SEED_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
 IDEMPOTENCY_KEY_PATTERN = "^[\\x21-\\x7e]{1,128}$"
 HASH_PATTERN = "^[0-9a-f]{64}$"
+WIDGET_DIGEST_PATTERN = "^[0-9a-f]{16}$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -323,6 +324,13 @@ _PARAMETERS: dict[str, Any] = {
         "required": False,
         "schema": {"type": "string"},
     },
+    "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": "the ETag of a cached copy: 304 when it is still the current script",
+        "schema": {"type": "string"},
+    },
     "IdempotencyKey": {
         "name": "Idempotency-Key",
         "in": "header",
@@ -339,6 +347,33 @@ _RESPONSES: dict[str, Any] = {
     "TooLarge": _problem("`payload_too_large`: the body is larger than GAMIFY_MAX_BODY"),
     "UnsupportedMediaType": _problem("`unsupported_media_type`: a body that is not JSON"),
 }
+
+
+def _widget_responses(cache: str) -> dict[str, Any]:
+    headers = {
+        "ETag": {
+            "description": "the bundle's content hash, quoted; with `-gzip` appended for the "
+            "gzip representation",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+        "Cache-Control": {"description": cache, "schema": {"type": "string"}},
+    }
+    return {
+        "200": {
+            "description": "the widget: loader, wheel, scratch card and styles in one script; "
+            "gzip (`Content-Encoding: gzip`) when the client accepts it",
+            "headers": {
+                **headers,
+                "Content-Encoding": {
+                    "description": "`gzip` when the request's Accept-Encoding allows it",
+                    "schema": {"type": "string", "enum": ["gzip"]},
+                },
+            },
+            "content": {"application/javascript": {}},
+        },
+        "304": {"description": "`If-None-Match` names the current script", "headers": headers},
+    }
 
 
 def _responses(name: str) -> dict[str, str]:
@@ -468,6 +503,39 @@ def _paths() -> dict[str, Any]:
                     "401": _responses("InvalidToken"),
                     "404": _problem("`not_found`: events are closed"),
                     "413": _responses("TooLarge"),
+                },
+            }
+        },
+        "/widget.js": {
+            "get": {
+                "operationId": "getWidget",
+                "summary": "The widget script that the storefront's `<script>` tag loads",
+                "description": "It reads its tag's `data-campaign`, `data-customer`, "
+                "`data-lang` and `data-target` (docs/widgets.md). Cached for 5 minutes.",
+                "security": [{}],
+                "parameters": _params("IfNoneMatch"),
+                "responses": _widget_responses("`public, max-age=300`"),
+            }
+        },
+        "/widget.{digest}.js": {
+            "get": {
+                "operationId": "getWidgetPinned",
+                "summary": "The same script under its content hash, cached for a year",
+                "description": "Only the current hash (the ETag of `/widget.js`) exists; any "
+                "other is a 404 `not_found`.",
+                "security": [{}],
+                "parameters": [
+                    {
+                        "name": "digest",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": WIDGET_DIGEST_PATTERN},
+                    },
+                    *_params("IfNoneMatch"),
+                ],
+                "responses": {
+                    **_widget_responses("`public, max-age=31536000, immutable`"),
+                    "404": _problem("`not_found`: not the current script's hash"),
                 },
             }
         },
