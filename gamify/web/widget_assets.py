@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
@@ -65,12 +65,17 @@ class Bundle:
 
 def widget_dir() -> Traversable:
     """The folder of the widget files: the installed ``gamify_widgets`` package, else the
-    ``widgets/`` folder of this source checkout."""
-    try:
-        folder = resources.files(PACKAGE)
-    except ModuleNotFoundError:
-        return SOURCE_DIR
-    return folder if folder.joinpath(SCRIPTS[0]).is_file() else SOURCE_DIR
+    ``widgets/`` folder of this source checkout.
+
+    The package's search locations are read rather than ``importlib.resources.files``: an
+    editable install maps ``widgets/`` as a namespace package, which ``files`` cannot open.
+    """
+    spec = importlib.util.find_spec(PACKAGE)
+    locations = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    for folder in (*locations, SOURCE_DIR):
+        if (folder / SCRIPTS[0]).is_file():
+            return folder
+    return SOURCE_DIR
 
 
 def minify_css(css: str) -> str:
