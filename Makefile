@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
-EXAMPLES := examples/campaigns
 
 .PHONY: demo test lint bench clean
 
@@ -14,11 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	@echo "The demo store is not built yet: showing 'gamify check' and 'gamify simulate' on $(EXAMPLES) instead."
-	$(VENV)/bin/gamify check $(EXAMPLES)
-	$(VENV)/bin/gamify simulate $(EXAMPLES)/black-friday-wheel.yaml --plays 2000 --seed demo --export $(VENV)/demo-bundle.jsonl
-	$(VENV)/bin/gamify verify $(VENV)/demo-bundle.jsonl
-	$(VENV)/bin/gamify simulate $(EXAMPLES)/welcome-back-scratch.yaml --plays 3000 --seed demo
+	$(VENV)/bin/gamify demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check gamify tests bench
@@ -34,4 +29,4 @@ bench: $(STAMP)
 	$(PY) bench/plays.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis instance/gamify-demo

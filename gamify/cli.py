@@ -197,6 +197,36 @@ def _state() -> GamifyState:
 FLASK_COMMANDS = (check, simulate_command, verify, schema, export, rotate, reload, db)
 
 
+# -- the demo store: a standalone app of its own, so not one of FLASK_COMMANDS ---------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--campaigns",
+    "campaigns",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of campaign files to copy [the repository's examples/campaigns].",
+)
+def demo(host: str, port: int, campaigns: Path | None) -> None:
+    """Run a sample store with both games on SQLite, at http://127.0.0.1:5000.
+
+    Data lives in ./instance/gamify-demo; the campaigns are copied there with their dates
+    moved so that they are running today.
+    """
+    from gamify.demo import create_demo_app
+
+    try:
+        app = create_demo_app(campaigns=campaigns)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"gamify demo store: http://{shown}:{port}  (data in {app.instance_path})")
+    click.echo("Press Ctrl+C to stop.")
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="gamify")
 

@@ -1,0 +1,363 @@
+"""`gamify demo`: the sample store a newcomer opens at http://127.0.0.1:5000.
+
+Through Flask's test client, no browser: the page (languages, the two widget tags, the signed
+customer, escaping), the demo dates, and a draw verified end to end on the fairness page.
+What the games do in a browser is for the browser tests.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import flask
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+import gamify.demo
+from gamify.cli import cli
+from gamify.demo import create_demo_app
+from gamify.demo.dates import with_demo_dates
+from gamify.demo.shop import PRODUCTS
+from gamify.extension import state
+from gamify.fairness import commitment
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "campaigns"
+WHEEL = "black-friday-wheel"
+SCRATCH = "welcome-back-scratch"
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One demo store for the module; tests that play use customers of their own."""
+    app = create_demo_app(tmp_path_factory.mktemp("demo") / "instance")
+    app.config["TESTING"] = True
+    yield app
+    state(app).engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page, as (tag, attributes)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def all(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def page(client: FlaskClient, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def widgets(html: str) -> dict[str, dict[str, str | None]]:
+    return {str(s["data-campaign"]): s for s in Tags(html).all("script") if "data-campaign" in s}
+
+
+def customer_of(app: Flask, script: dict[str, str | None]) -> str:
+    return state(app).tokens.customer(script["data-customer"])
+
+
+def play(client: FlaskClient, app: Flask, campaign: str, customer: str) -> dict[str, Any]:
+    response = client.post(
+        f"/gamify/api/campaigns/{campaign}/plays",
+        json={"client_seed": "demo-test-seed"},
+        headers={"Authorization": f"Bearer {state(app).tokens.sign(customer)}"},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body: dict[str, Any] = response.get_json()["play"]
+    return body
+
+
+def epoch_rows(html: str) -> dict[int, tuple[str, str | None]]:
+    """Epoch → (commitment, revealed seed or None), as the fairness page shows them."""
+    rows = {}
+    for number, row in re.findall(r'<tr data-epoch="(\d+)">(.*?)</tr>', html, re.S):
+        [committed] = re.findall(r"data-commitment>([0-9a-f]{64})<", row)
+        seeds = re.findall(r"data-seed>([0-9a-f]{64})<", row)
+        rows[int(number)] = (committed, seeds[0] if seeds else None)
+    return rows
+
+
+# -- the shop page ----------------------------------------------------------------------------
+
+
+def test_the_shop_speaks_spanish_by_default_and_english_with_lang_en(client: FlaskClient) -> None:
+    spanish = page(client, "/")
+    assert '<html lang="es">' in spanish
+    for text in ("Tienda Demo", "Productos", "Rasca y gana", "Tu carrito", "Fechas de demo"):
+        assert text in spanish
+    assert 'data-applied="Cupón aplicado a tu carrito"' in spanish
+    assert {s["data-lang"] for s in widgets(spanish).values()} == {"es"}
+
+    english = page(client, "/?lang=en")
+    assert '<html lang="en">' in english
+    for text in ("Demo Shop", "Products", "Scratch and win", "Your cart", "Demo dates"):
+        assert text in english
+    assert 'data-applied="Coupon applied to your cart"' in english
+    assert "Tienda Demo" not in english
+    assert {s["data-lang"] for s in widgets(english).values()} == {"en"}
+    # the switch: ES | EN, each link keeping the page; an unknown language is Spanish
+    links = {a.get("hreflang"): a for a in Tags(english).all("a") if a.get("hreflang")}
+    assert links["es"]["href"] == "/" and links["en"]["href"] == "/?lang=en"
+    assert "aria-current" in links["en"] and "aria-current" not in links["es"]
+    assert '<html lang="es">' in page(client, "/?lang=fr")
+
+
+def test_the_shop_embeds_the_wheel_behind_the_launcher_and_the_scratch_card_inline(
+    app: Flask, client: FlaskClient
+) -> None:
+    html = page(client, "/")
+    tags = widgets(html)
+    assert set(tags) == {WHEEL, SCRATCH}
+    for script in tags.values():
+        assert script["src"] == "/gamify/widget.js"
+        assert "defer" in script
+        assert customer_of(app, script) == "demo-customer"
+    assert "data-target" not in tags[WHEEL]  # the floating launcher
+    assert tags[SCRATCH]["data-target"] == "#scratch"
+    assert [d for d in Tags(html).all("div") if d.get("id") == "scratch"]
+    # the cart listens for gamify:result and writes the coupon as text only
+    assert '<script src="/static/demo.js" defer></script>' in html
+    script = client.get("/static/demo.js").get_data(as_text=True)
+    assert "gamify:result" in script and "textContent" in script
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+
+
+def test_the_shop_shows_six_products_landmarks_and_labels(client: FlaskClient) -> None:
+    html = page(client, "/")
+    assert len(PRODUCTS) == 6
+    assert html.count('class="product"') == 6
+    for product in PRODUCTS:
+        assert product.name["es"] in html and product.price_text("es") in html
+    assert "59,90 €" in html and "€59.90" in page(client, "/?lang=en")
+    tags = Tags(html)
+    for landmark in ("header", "main", "footer", "nav"):
+        assert tags.all(landmark), landmark
+    # one h1, and the headings of the page are h2 under it
+    assert len(tags.all("h1")) == 1
+    assert re.search(r"<h1[^>]*>.*Tienda Demo", html)
+    labelled = {label["for"] for label in tags.all("label")}
+    assert all(i.get("type") == "hidden" or i["id"] in labelled for i in tags.all("input"))
+    assert not re.search(r'(src|href)="https?://', html)  # no external assets
+    css = client.get("/static/demo.css").get_data(as_text=True)
+    assert ":focus-visible" in css and "@import" not in css and "url(" not in css
+
+
+def test_the_signed_in_customer_can_switch(app: Flask, client: FlaskClient) -> None:
+    html = page(client, "/")
+    assert '<strong class="who">demo-customer</strong>' in html
+    assert 'href="/?customer=ana"' in html and 'href="/?customer=luis"' in html
+
+    html = page(client, "/?customer=ana&lang=en")
+    assert '<strong class="who">ana</strong>' in html
+    assert {customer_of(app, s) for s in widgets(html).values()} == {"ana"}
+    assert 'href="/?lang=en"' in html  # back to demo-customer, in English
+    assert 'href="/?lang=en&amp;customer=luis"' in html
+    assert 'href="/?customer=ana"' in html  # Spanish, as ana
+
+
+def test_a_customer_id_with_markup_stays_text(app: Flask, client: FlaskClient) -> None:
+    evil = '<script>alert("x")</script>'
+    html = page(client, "/?" + "customer=" + "%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E")
+    assert evil not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert {customer_of(app, s) for s in widgets(html).values()} == {evil}
+    fairness = page(client, "/fairness/black-friday-wheel?customer=%3Cb%3Ebold%3C%2Fb%3E")
+    assert "<b>bold</b>" not in fairness and "&lt;b&gt;bold&lt;/b&gt;" in fairness
+
+
+# -- demo dates -------------------------------------------------------------------------------
+
+
+def test_the_demo_campaigns_run_now_though_the_examples_have_fixed_dates(
+    app: Flask, client: FlaskClient
+) -> None:
+    # the examples keep their dates: Black Friday 2026 is not running on most days of the year
+    assert "starts: 2026-11-27T00:00:00" in (EXAMPLES / f"{WHEEL}.yaml").read_text("utf-8")
+    listed = client.get("/gamify/api/campaigns").get_json()["campaigns"]
+    assert {c["id"] for c in listed} == {WHEEL, SCRATCH}
+    assert all(c["active"] for c in listed)
+
+    today = datetime.now(MADRID).date()
+    copies = Path(app.instance_path) / "campaigns"
+    for campaign in (WHEEL, SCRATCH):
+        copy = (copies / f"{campaign}.yaml").read_text("utf-8")
+        assert f"starts: {today - timedelta(days=1)}T00:00:00" in copy
+        assert f"ends: {today + timedelta(days=30)}T00:00:00" in copy
+    assert (copies / "coupons" / "partner-gift.csv").is_file()  # the pool goes along
+    html = page(client, "/")
+    assert f"{today - timedelta(days=1)} 00:00" in html and "Europe/Madrid" in html
+
+
+def test_demo_dates_change_only_the_starts_and_ends_lines() -> None:
+    text = (EXAMPLES / f"{WHEEL}.yaml").read_text("utf-8")
+    # 23:30 UTC on 10 March is already 11 March in Madrid: dates are the campaign's local ones
+    moved = with_demo_dates(text, datetime(2030, 3, 10, 23, 30, tzinfo=ZoneInfo("UTC")))
+    changed = [
+        line
+        for line in difflib.unified_diff(text.splitlines(), moved.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert sorted(changed) == sorted(
+        [
+            "-starts: 2026-11-27T00:00:00",
+            "-ends: 2026-12-01T00:00:00",
+            "+starts: 2030-03-10T00:00:00",
+            "+ends: 2030-04-10T00:00:00",
+        ]
+    )
+    assert text.count("\n") == moved.count("\n")
+    # a trailing comment stays; nested keys named starts/ends are not campaign dates
+    other = "starts: '2026-01-01'  # opening day\nnested:\n  ends: 5\n"
+    assert with_demo_dates(other, datetime(2030, 1, 5, tzinfo=ZoneInfo("UTC"))) == (
+        "starts: 2030-01-04T00:00:00  # opening day\nnested:\n  ends: 5\n"
+    )
+
+
+# -- fairness ---------------------------------------------------------------------------------
+
+
+def test_a_play_is_listed_on_the_fairness_page_with_its_seq_and_hash(
+    app: Flask, client: FlaskClient
+) -> None:
+    played = play(client, app, WHEEL, "fair-lister")
+    html = page(client, f"/fairness/{WHEEL}?customer=fair-lister")
+    assert '<html lang="es">' in html and "Tus jugadas (fair-lister)" in html
+    row = re.search(rf'<tr data-seq="{played["seq"]}">(.*?)</tr>', html, re.S)
+    assert row is not None
+    for value in (played["hash"], played["client_seed"], played["drawn"]):
+        assert str(value) in row[1]
+    assert f"<td>{played['nonce']}</td>" in row[1]
+    assert f'href="/gamify/api/campaigns/{WHEEL}/audit.jsonl"' in html
+    assert "gamify verify bundle.jsonl" in html
+    # the commitment the play was made under is on the page
+    assert played["commitment"] in {c for c, _ in epoch_rows(html).values()}
+    # another customer does not see it
+    assert played["hash"] not in page(client, f"/fairness/{WHEEL}?customer=someone-else")
+    english = page(client, f"/fairness/{WHEEL}?customer=fair-lister&lang=en")
+    assert '<html lang="en">' in english and "Your plays (fair-lister)" in english
+    assert "How to verify a draw" in english
+
+
+def test_rotating_on_the_fairness_page_reveals_the_seed_and_the_draw_checks_out(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    played = play(client, app, SCRATCH, "rotator")
+    before = page(client, f"/fairness/{SCRATCH}?customer=rotator")
+    assert epoch_rows(before)[played["epoch"]] == (played["commitment"], None)
+    assert 'data-check="pending"' in before
+
+    response = client.post(f"/fairness/{SCRATCH}/rotate?customer=rotator")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/fairness/{SCRATCH}?customer=rotator"
+    after = page(client, response.headers["Location"])
+    shown, seed = epoch_rows(after)[played["epoch"]]
+    assert shown == played["commitment"]
+    assert seed is not None and commitment(seed) == shown
+    assert "SHA-256(semilla) = compromiso ✓" in after
+    assert epoch_rows(after)[played["epoch"] + 1][1] is None  # the next epoch keeps its secret
+    row = re.search(rf'<tr data-seq="{played["seq"]}">(.*?)</tr>', after, re.S)
+    assert row is not None and 'data-check="ok"' in row[1] and f"✓ {played['drawn']}" in row[1]
+
+    # and the bundle linked from the page verifies, seed revealed
+    bundle = tmp_path / "bundle.jsonl"
+    bundle.write_bytes(client.get(f"/gamify/api/campaigns/{SCRATCH}/audit.jsonl").data)
+    result = CliRunner().invoke(cli, ["verify", str(bundle)])
+    assert result.exit_code == 0, result.output
+    assert "OK: welcome-back-scratch" in result.output
+    assert "not revealed" not in result.output
+
+
+def test_an_unknown_campaign_has_no_fairness_page(client: FlaskClient) -> None:
+    for response in (
+        client.get("/fairness/no-such-campaign"),
+        client.get("/fairness/%3Cscript%3E"),
+        client.post("/fairness/no-such-campaign/rotate"),
+        client.get("/no-such-page?lang=en"),
+    ):
+        assert response.status_code == 404
+        assert response.mimetype == "text/html"
+        html = response.get_data(as_text=True)
+        assert "Página no encontrada" in html or "Page not found" in html
+        assert "<script>" not in html
+    # under the API prefix a 404 is still a problem, not the demo's page
+    api = client.get("/gamify/api/no-such-thing")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
+
+
+def test_the_secret_is_kept_so_customers_keep_their_plays(tmp_path: Path) -> None:
+    first = create_demo_app(tmp_path / "instance")
+    played = play(first.test_client(), first, WHEEL, "returning")
+    state(first).engine.dispose()
+    again = create_demo_app(tmp_path / "instance")
+    try:
+        html = page(again.test_client(), f"/fairness/{WHEEL}?customer=returning")
+        assert played["hash"] in html
+    finally:
+        state(again).engine.dispose()
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def test_demo_help() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--help"])
+    assert result.exit_code == 0, result.output
+    for text in ("--host", "--port", "--campaigns", "http://127.0.0.1:5000", "127.0.0.1", "5000"):
+        assert text in result.output
+
+
+def test_demo_prints_the_url_and_runs_the_dev_server_without_reloader(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[tuple[Flask, dict[str, Any]]] = []
+
+    def run(self: Flask, **options: Any) -> None:
+        calls.append((self, options))
+
+    monkeypatch.setattr(flask.Flask, "run", run)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo", "--port", "5055"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:5055" in result.output
+    [(app, options)] = calls
+    state(app).engine.dispose()
+    assert options == {"host": "127.0.0.1", "port": 5055, "debug": False, "use_reloader": False}
+    instance = tmp_path.resolve() / "instance" / "gamify-demo"  # under the current directory
+    assert Path(app.instance_path) == instance
+    assert (instance / "gamify.sqlite3").is_file()
+    assert (instance / "campaigns" / f"{WHEEL}.yaml").is_file()
+
+
+def test_demo_without_examples_asks_for_campaigns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(gamify.demo, "EXAMPLES", tmp_path / "not-a-checkout" / "examples")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 2
+    assert "--campaigns" in result.output
