@@ -57,7 +57,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gamify import fairness
-from gamify.audit import chain_row
+from gamify.audit import PLAY_COLUMNS, chain_row
 from gamify.campaign import Campaign
 from gamify.campaign_yaml import load_campaign
 from gamify.coupons import ALPHABET, make_code
@@ -79,10 +79,7 @@ WORKERS = 4
 GOAL = 0.5
 CHUNK = 50_000
 DRAIN = 1.0  # seconds of quiet between two measures
-PLAY_ORDER = (
-    "seq", "epoch", "nonce", "client_seed", "player", "drawn", "awarded", "at",
-    "config_hash", "prev_hash", "hash",
-)  # fmt: skip
+PLAY_ORDER = tuple(c for c in PLAY_COLUMNS if c != "campaign")
 
 CAMPAIGN_YAML = """\
 id: {id}
