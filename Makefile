@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,15 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check gamify tests bench
 	$(PY) -m mypy
 
-test: lint
+# The browser tests (tests/test_browser.py) drive Debian's chromium; Playwright's own browser
+# download (`playwright install`) is never used.
+chromium:
+	@[ -x /usr/bin/chromium ] || ( \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium )
+
+test: lint chromium
 	$(PY) -m pytest
 
 bench: $(STAMP)

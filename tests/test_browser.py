@@ -1,0 +1,430 @@
+"""The widgets in a real browser (Debian's chromium through Playwright), on the demo store.
+
+The demo app runs in a background thread on a free port; one browser per module, a fresh
+context per test, as a phone (390×844, touch) or a desktop (1280×800). Every test plays as a
+customer of its own (``?customer=``), so the per-customer limits never collide. Waits are on
+events and page state, never on sleeps. Screenshots are kept in ``tests/artifacts/``.
+
+Without chromium the tests are skipped, except under ``CI=true``, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from gamify.demo import EXAMPLES, create_demo_app
+from gamify.extension import state
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+WHEEL = '[data-gamify="black-friday-wheel"]'
+SCRATCH = '[data-gamify="welcome-back-scratch"]'
+HOSTILE = '<img src=x onerror="window.__xss=1">'
+CAMPAIGN = "/gamify/api/campaigns/black-friday-wheel"
+PLAYS = re.compile(r"/gamify/api/campaigns/[^/?]+/plays(\?|$)")
+DEVICES: dict[str, dict[str, Any]] = {
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 3,
+    },
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+}
+# every gamify:result of the page, in order, on window.__results
+RECORD = """
+window.__results = [];
+document.addEventListener("gamify:result", (event) => window.__results.push(event.detail));
+"""
+
+
+class Server:
+    """A WSGI app served by werkzeug on 127.0.0.1 and a free port, in a daemon thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.httpd: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.thread.join(5)
+        state(self.app).engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        reason = f"no chromium at {CHROMIUM} (make test installs Debian's chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    served = Server(create_demo_app(tmp_path_factory.mktemp("browser") / "instance"))
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo with the example campaigns, but prize labels that are HTML."""
+    folder = tmp_path_factory.mktemp("hostile")
+    campaigns = folder / "campaigns"
+    shutil.copytree(EXAMPLES, campaigns)
+    label = "label: '" + HOSTILE + "'"
+    for path in campaigns.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(re.sub(r"label: \{[^}]*\}", lambda _: label, text), encoding="utf-8")
+    served = Server(create_demo_app(folder / "instance", campaigns))
+    yield served
+    served.close()
+
+
+class Tab:
+    """A page in a fresh context, with its console errors and uncaught exceptions."""
+
+    def __init__(self, context: BrowserContext, base: str, device: str, name: str) -> None:
+        self.context = context
+        self.base = base
+        self.device = device
+        # short: a long unbreakable name makes the demo page wider than a phone
+        self.customer = "t" + hashlib.sha1(name.encode()).hexdigest()[:10]
+        self.page = context.new_page()
+        self.errors: list[str] = []
+        self.allowed: list[str] = ["favicon.ico"]
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"{message.text} at {message.location.get('url')}")
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(a in e for a in self.allowed)]
+
+    def shop(self, lang: str = "es", reduced: bool = True) -> Page:
+        self.page.emulate_media(reduced_motion="reduce" if reduced else "no-preference")
+        self.page.goto(f"{self.base}/?customer={self.customer}&lang={lang}")
+        expect(self.page.locator(f"{SCRATCH} button.go")).to_be_visible()
+        return self.page
+
+    def open_wheel(self) -> Page:
+        self.page.locator(f"{WHEEL} button.launcher").click()
+        expect(self.page.locator(f"{WHEEL} dialog")).to_be_visible()
+        expect(self.page.locator(f"{WHEEL} button.go")).to_be_visible()
+        return self.page
+
+    def results(self, count: int = 1) -> list[dict[str, Any]]:
+        """The gamify:result events once there are ``count`` of them."""
+        self.page.wait_for_function("(n) => window.__results.length >= n", arg=count)
+        results: list[dict[str, Any]] = self.page.evaluate("window.__results")
+        return results
+
+    def screenshot(self, name: str, of: str | None = None, full_page: bool = False) -> None:
+        """The page (or the element ``of``) in tests/artifacts/<name>.png."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = str(ARTIFACTS / f"{name}.png")
+        if of:
+            self.page.locator(of).screenshot(path=path)
+        else:
+            self.page.screenshot(path=path, full_page=full_page)
+
+
+def make_tab(
+    browser: Browser, served: Server, request: pytest.FixtureRequest, device: str
+) -> Iterator[Tab]:
+    context = browser.new_context(**DEVICES[device], locale="es-ES", timezone_id="Europe/Madrid")
+    context.add_init_script(RECORD)
+    tab = Tab(context, served.url, device, request.node.name)
+    yield tab
+    context.close()
+    assert not tab.unexpected_errors(), tab.errors
+
+
+@pytest.fixture(params=["phone", "desktop"])
+def tab(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    yield from make_tab(browser, server, request, request.param)
+
+
+@pytest.fixture
+def desktop(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    yield from make_tab(browser, server, request, "desktop")
+
+
+@pytest.fixture
+def phone(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    yield from make_tab(browser, server, request, "phone")
+
+
+def segment_under_pointer(angle: float, segments: int) -> tuple[int, float]:
+    """The segment at the pointer (the top) of a wheel turned ``angle`` degrees clockwise, and
+    where in it, as a share of its width: the wheel's point under the pointer is at -angle."""
+    at = (-angle % 360) / (360 / segments)
+    return int(at), at - int(at)
+
+
+def assert_landed(page: Page, result: dict[str, Any]) -> None:
+    canvas = page.locator(f"{WHEEL} canvas")
+    expect(canvas).to_have_attribute("data-state", "done")
+    play = result["play"]
+    angle = float(canvas.get_attribute("data-angle") or "nan")
+    campaign = page.request.get(re.sub(r"(//[^/]+).*", r"\1", page.url) + CAMPAIGN).json()
+    segments = len(campaign["prizes"])
+    segment, inside = segment_under_pointer(angle, segments)
+    assert segment == play["segment"], (angle, play)
+    assert 0.19 <= inside <= 0.81, (angle, inside)  # the middle 60%, never on a border
+    assert canvas.get_attribute("data-segment") == str(play["segment"])
+    expect(page.locator(f"{WHEEL} [role=status]")).to_contain_text(play["prize"]["label"])
+
+
+# -- the wheel --------------------------------------------------------------------------------
+
+
+def test_the_wheel_comes_to_rest_inside_the_awarded_segment(tab: Tab) -> None:
+    tab.shop()
+    page = tab.open_wheel()
+    page.locator(f"{WHEEL} button.go").click()
+    [result] = tab.results()
+    assert result["campaign"] == "black-friday-wheel"
+    assert_landed(page, result)
+    # the six prizes of the example campaign, in order, name the canvas
+    label = page.locator(f"{WHEEL} canvas").get_attribute("aria-label") or ""
+    assert label.startswith("Ruleta de premios: 10 % de descuento, Envío gratis")
+    tab.screenshot(f"wheel-{tab.device}")
+
+
+def test_the_wheel_turns_for_seconds_with_full_motion(desktop: Tab) -> None:
+    desktop.shop(lang="en", reduced=False)
+    page = desktop.open_wheel()
+    canvas = page.locator(f"{WHEEL} canvas")
+    began = time.monotonic()
+    page.locator(f"{WHEEL} button.go").click()
+    expect(canvas).to_have_attribute("data-state", "spinning")
+    [result] = desktop.results()
+    elapsed = time.monotonic() - began
+    assert elapsed > 3, elapsed
+    assert_landed(page, result)
+    status = page.locator(f"{WHEEL} [role=status]")
+    expect(status).to_contain_text("You won:" if result["play"]["prize"]["win"] else "No prize")
+
+
+def test_past_the_limit_the_wheel_says_when_to_come_back(desktop: Tab) -> None:
+    page = desktop.shop()
+    desktop.open_wheel()
+    spin = page.locator(f"{WHEEL} button.go")
+    spin.click()
+    desktop.results()
+    status = page.locator(f"{WHEEL} [role=status]")
+    # one spin a day: the answer says when the next one frees up, as a date and a time
+    come_back = re.compile(r"Vuelve el .*\d{4}.*\d{1,2}:\d{2}")
+    expect(status).to_contain_text(come_back)
+    expect(spin).to_have_attribute("aria-disabled", "true")
+    # a second spin does nothing: the button is disabled (spin() returns synchronously)
+    spin.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"{WHEEL} canvas")).to_have_attribute("data-state", "done")
+    assert page.evaluate("window.__results.length") == 1
+    # and a customer who comes back to the page is told at once, without playing
+    desktop.shop()
+    desktop.open_wheel()
+    expect(page.locator(f"{WHEEL} [role=status]")).to_contain_text(come_back)
+    expect(page.locator(f"{WHEEL} button.go")).to_have_attribute("aria-disabled", "true")
+    expect(page.locator(f"{WHEEL} canvas")).to_have_attribute("data-state", "idle")
+    # the fairness page lists the play
+    page.goto(f"{desktop.base}/fairness/black-friday-wheel?customer={desktop.customer}")
+    desktop.screenshot("fairness", full_page=True)
+
+
+def test_with_the_api_down_the_wheel_says_so_and_retries(tab: Tab) -> None:
+    tab.allowed.append("net::ERR_FAILED")  # the aborted request, as chromium logs it
+    page = tab.shop(lang="en")
+    tab.open_wheel()
+    page.route(PLAYS, lambda route: route.abort())
+    page.locator(f"{WHEEL} button.go").click()
+    status = page.locator(f"{WHEEL} [role=status]")
+    expect(status).to_contain_text("We could not connect. Check your connection and try again.")
+    expect(page.locator(f"{WHEEL} canvas")).to_have_attribute("data-state", "error")
+    retry = status.get_by_role("button", name="Try again")
+    expect(retry).to_be_visible()
+    page.unroute(PLAYS)
+    retry.click()
+    [result] = tab.results()
+    assert_landed(page, result)
+
+
+# -- the scratch card -------------------------------------------------------------------------
+
+
+def assert_revealed(tab: Tab) -> dict[str, Any]:
+    page = tab.page
+    [result] = tab.results()
+    label = result["play"]["prize"]["label"]
+    expect(page.locator(f"{SCRATCH} canvas")).to_have_attribute("data-state", "revealed")
+    expect(page.locator(f"{SCRATCH} .under")).to_have_text(label)
+    expect(page.locator(f"{SCRATCH} [role=status]")).to_contain_text(label)
+    expect(page.locator(f"{SCRATCH} button.go")).to_have_text("Jugar otra vez")
+    return result
+
+
+def rows(box: dict[str, float]) -> list[tuple[float, float, float]]:
+    """A zig-zag over the card: one stroke along each of its 8 rows of cells, (y, x0, x1)."""
+    left, right = box["x"] + box["width"] * 0.03, box["x"] + box["width"] * 0.97
+    strokes = []
+    for row in range(8):
+        y = box["y"] + box["height"] * (row + 0.5) / 8
+        strokes.append((y, left, right) if row % 2 == 0 else (y, right, left))
+    return strokes
+
+
+def test_the_scratch_card_reveals_by_mouse_drag(desktop: Tab) -> None:
+    page = desktop.shop()
+    canvas = page.locator(f"{SCRATCH} canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    strokes = rows(box)
+    page.mouse.move(strokes[0][1], strokes[0][0])
+    page.mouse.down()
+    for y, x0, x1 in strokes:
+        page.mouse.move(x0, y, steps=2)
+        page.mouse.move(x1, y, steps=10)
+    page.mouse.up()
+    assert_revealed(desktop)
+    desktop.screenshot("scratch-desktop", of=SCRATCH)
+
+
+def test_the_scratch_card_reveals_by_touch(phone: Tab) -> None:
+    page = phone.shop()
+    canvas = page.locator(f"{SCRATCH} canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    cdp = phone.context.new_cdp_session(page)
+
+    def touch(kind: str, x: float | None = None, y: float | None = None) -> None:
+        points = [] if x is None else [{"x": x, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    strokes = rows(box)
+    touch("touchStart", strokes[0][1], strokes[0][0])
+    for y, x0, x1 in strokes:
+        for k in range(11):
+            touch("touchMove", x0 + (x1 - x0) * k / 10, y)
+    touch("touchEnd")
+    assert_revealed(phone)
+    phone.screenshot("scratch-phone", of=SCRATCH)
+
+
+def test_the_scratch_card_reveals_by_keyboard(tab: Tab) -> None:
+    page = tab.shop()
+    button = page.locator(f"{SCRATCH} button.go")
+    button.focus()
+    page.keyboard.press("Enter")
+    assert_revealed(tab)
+    expect(button).to_be_focused()
+
+
+def test_the_coupon_copies_to_the_clipboard(desktop: Tab) -> None:
+    desktop.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desktop.base)
+    page = desktop.shop()
+    page.locator(f"{SCRATCH} button.go").click()
+    result = assert_revealed(desktop)
+    coupon = result["play"]["coupon"]
+    assert coupon  # every prize of the example scratch card has a coupon
+    expect(page.locator(f"{SCRATCH} input.code")).to_have_value(coupon)
+    page.locator(f"{SCRATCH} .coupon button").click()
+    expect(page.locator(f"{SCRATCH} .coupon")).to_contain_text("¡Copiado!")
+    assert page.evaluate("navigator.clipboard.readText()") == coupon
+    # the demo's cart heard the gamify:result event
+    expect(page.locator("#cart-coupons")).to_contain_text(coupon)
+
+
+# -- safety and accessibility -----------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile(
+    browser: Browser, hostile_server: Server, request: pytest.FixtureRequest
+) -> Iterator[Tab]:
+    yield from make_tab(browser, hostile_server, request, "desktop")
+
+
+def test_a_hostile_label_stays_text(hostile: Tab) -> None:
+    tab = hostile
+    page = tab.shop(lang="en")
+    tab.open_wheel()
+    wheel = page.locator(f"{WHEEL} canvas").get_attribute("aria-label") or ""
+    assert wheel == "Prize wheel: " + ", ".join([HOSTILE] * 6)
+    page.keyboard.press("Escape")
+    page.locator(f"{SCRATCH} button.go").click()
+    [result] = tab.results()
+    assert result["play"]["prize"]["label"] == HOSTILE
+    expect(page.locator(f"{SCRATCH} .under")).to_have_text(HOSTILE)
+    expect(page.locator(f"{SCRATCH} [role=status]")).to_contain_text(HOSTILE)
+    assert page.locator(f"{SCRATCH} img, {WHEEL} img").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    """No serious or critical violation of axe-core on the page (ids and targets if any)."""
+    violations = Axe().run(page).response["violations"]
+    found = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not found, f"{what}: {found}"
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_axe_finds_no_serious_violations(desktop: Tab, lang: str) -> None:
+    page = desktop.shop(lang=lang)
+    expect(page.locator(f"{WHEEL} button.launcher")).not_to_have_text(re.compile("Juega|Play"))
+    assert_accessible(page, "the demo page")
+    desktop.open_wheel()
+    assert_accessible(page, "the wheel's dialog")
+    page.keyboard.press("Escape")
+    expect(page.locator(f"{WHEEL} dialog")).to_be_hidden()
+    page.locator(f"{SCRATCH} button.go").click()
+    desktop.results()
+    assert_accessible(page, "the revealed scratch card")
