@@ -4,7 +4,7 @@ that the ``openapi`` fixture (tests/conftest.py) puts behind every test client r
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -74,6 +74,17 @@ prizes:
     weight: 40
     win: false
 """
+
+
+def write_campaign(folder: Path, campaign_id: str, from_day: int, to_day: int) -> None:
+    """A test campaign running from ``from_day`` to ``to_day`` days after today (Madrid)."""
+    today = local_today()
+    (folder / f"{campaign_id}.yaml").write_text(
+        campaign_yaml(
+            campaign_id, today + timedelta(days=from_day), today + timedelta(days=to_day)
+        ),
+        encoding="utf-8",
+    )
 
 
 def local_today() -> date:

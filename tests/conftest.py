@@ -4,7 +4,6 @@ response against the app's own ``/openapi.json``, and customer tokens."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,9 @@ from api_support import (
     FUTURE,
     WHEEL,
     OpenAPIChecker,
-    campaign_yaml,
     checked_client,
-    local_today,
     make_app,
+    write_campaign,
 )
 from flask import Flask
 from flask.testing import FlaskClient
@@ -28,15 +26,8 @@ def campaigns_dir(tmp_path: Path) -> Path:
     """A running campaign (since yesterday, for 30 days) and one that starts in 10 days."""
     folder = tmp_path / "campaigns"
     folder.mkdir()
-    today = local_today()
-    (folder / f"{WHEEL}.yaml").write_text(
-        campaign_yaml(WHEEL, today - timedelta(days=1), today + timedelta(days=30)),
-        encoding="utf-8",
-    )
-    (folder / f"{FUTURE}.yaml").write_text(
-        campaign_yaml(FUTURE, today + timedelta(days=10), today + timedelta(days=20)),
-        encoding="utf-8",
-    )
+    write_campaign(folder, WHEEL, -1, 30)
+    write_campaign(folder, FUTURE, 10, 20)
     return folder
 
 

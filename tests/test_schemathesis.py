@@ -11,13 +11,12 @@ from __future__ import annotations
 import itertools
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from api_support import PREFIX, WHEEL, campaign_yaml, local_today, make_app
+from api_support import PREFIX, WHEEL, make_app, write_campaign
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -55,11 +54,7 @@ def _make_fuzz_app() -> tuple[Flask, tempfile.TemporaryDirectory[str]]:
     root = Path(folder.name)
     campaigns = root / "campaigns"
     campaigns.mkdir()
-    today = local_today()
-    (campaigns / f"{WHEEL}.yaml").write_text(
-        campaign_yaml(WHEEL, today - timedelta(days=1), today + timedelta(days=30)),
-        encoding="utf-8",
-    )
+    write_campaign(campaigns, WHEEL, -1, 30)
     return make_app(root / "store", campaigns, GAMIFY_EVENTS_KEY=EVENTS_KEY), folder
 
 
