@@ -14,9 +14,13 @@ PLACEHOLDER = re.compile(r"\{code:(\d+)\}")
 
 def make_code(pattern: str) -> str:
     """``BF10-{code:8}`` → ``BF10-K7Q2M9XA``."""
-    return PLACEHOLDER.sub(
-        lambda m: "".join(secrets.choice(ALPHABET) for _ in range(int(m.group(1)))), pattern
-    )
+    return PLACEHOLDER.sub(lambda m: random_code(int(m.group(1))), pattern)
+
+
+def random_code(length: int) -> str:
+    """``length`` characters of :data:`ALPHABET` from one CSPRNG read: the 32 characters take 5 bits
+    of a byte each, and 256 is a multiple of 32, so every letter is equally likely."""
+    return "".join(ALPHABET[b & 31] for b in secrets.token_bytes(length))
 
 
 def read_pool(path: Path) -> list[str]:
