@@ -37,6 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from databases import postgres_database
 from itsdangerous import URLSafeTimedSerializer
 
 from gamify.service import Service
@@ -44,8 +45,6 @@ from gamify.storage.database import make_engine
 from gamify.verify import verify_bundle
 
 REPO = Path(__file__).resolve().parents[1]
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 PREFIX = "/gamify"
 TIMEZONE = "Europe/Madrid"
 WORKERS = 4
@@ -91,13 +90,6 @@ COUPON_PATTERNS = {
 }
 
 
-def _unavailable(reason: str) -> None:
-    """Skip with the reason on a developer's machine; never skip silently under CI."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 def _madrid_today() -> date:
     return datetime.now(ZoneInfo(TIMEZONE)).date()
 
@@ -107,21 +99,8 @@ def _madrid_today() -> date:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except Exception as exc:
-        _unavailable(f"PostgreSQL is not reachable on 127.0.0.1:5432 as postgres: {exc}")
-        raise  # unreachable: _unavailable always raises
-    name = f"gamify_race_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.format(name=name)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("gamify_race") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
