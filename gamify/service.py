@@ -2,7 +2,8 @@
 
 A play is one transaction that first takes the campaign's row lock (``SELECT … FOR UPDATE`` on
 PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so seq, nonces, limits, stock, budgets and coupons
-are read and written by one process at a time, whatever the number of workers.
+are read and written by one process at a time, whatever the number of workers. What a play
+reads and writes goes through :mod:`gamify.storage.play_store`; the decisions are made here.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, select, text, update
+from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gamify import fairness
@@ -29,6 +29,14 @@ from gamify.errors import CampaignInactive, InvalidRequest, LimitReached, NotFou
 from gamify.periods import local_date, period_end, period_key
 from gamify.rules import Ledger, award
 from gamify.storage.database import writing
+from gamify.storage.play_store import (
+    GivenCoupon,
+    Locked,
+    PlayQuery,
+    PlayTransaction,
+    PlayWrite,
+    play_transaction,
+)
 from gamify.storage.tables import (
     CampaignState,
     ConfigVersion,
@@ -214,96 +222,121 @@ class Service:
         if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters")
         player = self.player(campaign.id, customer_id)
-        with writing(self.engine) as conn:
-            state = _lock_state(conn, campaign.id)
-            if state is None:
-                raise NotFound(f"campaign {campaign.id!r} is not set up in the database yet")
-            now = self.clock()
-            scopes = _limit_scopes(campaign, player, now)
-            day = local_date(now, campaign.timezone).isoformat()
-            stock_scopes = [f"prize:{p.id}" for p in campaign.prizes if p.stock is not None]
-            counts, open_epoch, replay_seq = _read_locked(
-                conn,
-                campaign.id,
-                state.epoch,
-                [*scopes, *stock_scopes, f"spend:{day}"],
-                player,
-                idempotency_key,
-            )
-            if replay_seq is not None:
-                return self._replay(conn, campaign, player, replay_seq)
-            if not campaign.is_running(now):
-                raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
-            _check_limits(campaign, scopes, counts, now)
-            epoch, nonce = state.epoch, state.next_nonce
-            if open_epoch.revealed_at is not None:  # never draw from a published seed
-                epoch, nonce = self._open_next_epoch(conn, campaign.id, epoch, now), 0
-                open_epoch = _open_epoch(conn, campaign.id, epoch)
-            rules = campaign.rules
-            key = fairness.seed_bytes(open_epoch.server_seed)
-            drawn = rules.prizes[fairness.draw(key, campaign.id, client_seed, nonce, rules.running)]
-            ledger = _ledger(campaign, counts, day, state.spent_total_cents)
-            awarded = campaign.prize(award(rules, drawn, ledger).id)
-            row = chain_row(
-                prev_hash=state.head_hash,
-                seq=state.next_seq,
+        while True:
+            with play_transaction(self.engine) as tx:
+                result = self._play_locked(tx, campaign, player, client_seed, idempotency_key)
+            if isinstance(result, PlayResult):
+                return result
+            # The open epoch's seed is public (the campaign ended, then its end moved): a play
+            # never draws from a published seed, so the next epoch opens and the play starts over.
+            self._open_epoch_after(campaign.id, result)
+
+    def _play_locked(
+        self,
+        tx: PlayTransaction,
+        campaign: Campaign,
+        player: str,
+        client_seed: str,
+        idempotency_key: str | None,
+    ) -> PlayResult | int:
+        """The play, or the number of a revealed open epoch that must be closed first."""
+        now = self.clock()
+        scopes = _limit_scopes(campaign, player, now)
+        day = local_date(now, campaign.timezone).isoformat()
+        candidates = {
+            p.id: make_code(p.coupon.pattern)
+            for p in campaign.prizes
+            if p.coupon is not None and p.coupon.pattern is not None
+        }
+        found = tx.read(
+            PlayQuery(
                 campaign=campaign.id,
-                epoch=epoch,
-                nonce=nonce,
-                client_seed=client_seed,
+                scopes=[
+                    *scopes,
+                    *(f"prize:{p.id}" for p in campaign.prizes if p.stock is not None),
+                    f"spend:{day}",
+                ],
                 player=player,
-                drawn=drawn.id,
-                awarded=awarded.id,
-                at=now,
-                config_hash=rules.config_hash,
+                idempotency_key=idempotency_key,
+                pool_prizes=[
+                    p.id for p in campaign.prizes if p.coupon is not None and p.coupon.pool
+                ],
+                candidate_codes=list(candidates.values()),
             )
-            coupon = _give_coupon(conn, campaign, awarded, row["seq"])
-            bumps = dict.fromkeys(scopes, 1)
-            if awarded.stock is not None:
-                bumps[f"prize:{awarded.id}"] = 1
-            if awarded.value:
-                bumps[f"spend:{day}"] = cents(awarded.value)
-            _record_play(
-                conn,
-                {**row, "coupon": coupon},
-                {
-                    "next_seq": row["seq"] + 1,
-                    "epoch": epoch,
-                    "next_nonce": nonce + 1,
-                    "spent": state.spent_total_cents + cents(awarded.value),
-                },
-                bumps,
-                idempotency_key,
+        )
+        if found is None:
+            raise NotFound(f"campaign {campaign.id!r} is not set up in the database yet")
+        counts = found.counts
+        if found.replay_seq is not None:  # this key already played: the same answer, nothing used
+            stored, commitment = tx.replay(campaign.id, found.replay_seq)
+            prize_id = stored["awarded"]
+            if prize_id not in campaign.rules.index:
+                prize_id = campaign.fallback
+            return PlayResult(
+                row={c: stored[c] for c in PLAY_COLUMNS},
+                commitment=commitment,
+                prize=campaign.prize(prize_id),
+                segment=campaign.rules.index[prize_id],
+                coupon=stored["coupon"],
+                allowance=_allowance(campaign, player, now, counts),
+                replayed=True,
             )
-            counts.update({k: counts.get(k, 0) + v for k, v in bumps.items()})
+        if not campaign.is_running(now):
+            raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
+        _check_limits(campaign, scopes, counts, now)
+        if found.revealed:
+            return found.epoch
+        rules = campaign.rules
+        nonce = found.next_nonce
+        key = fairness.seed_bytes(found.server_seed)
+        drawn = rules.prizes[fairness.draw(key, campaign.id, client_seed, nonce, rules.running)]
+        awarded = campaign.prize(
+            award(rules, drawn, _ledger(campaign, counts, day, found.spent_total_cents)).id
+        )
+        row = chain_row(
+            prev_hash=found.head_hash,
+            seq=found.next_seq,
+            campaign=campaign.id,
+            epoch=found.epoch,
+            nonce=nonce,
+            client_seed=client_seed,
+            player=player,
+            drawn=drawn.id,
+            awarded=awarded.id,
+            at=now,
+            config_hash=rules.config_hash,
+        )
+        coupon = _coupon(tx, campaign, awarded, found, candidates)
+        bumps = dict.fromkeys(scopes, 1)
+        if awarded.stock is not None:
+            bumps[f"prize:{awarded.id}"] = 1
+        if awarded.value:
+            bumps[f"spend:{day}"] = cents(awarded.value)
+        tx.write(
+            PlayWrite(
+                row={**row, "coupon": coupon.code if coupon else None},
+                next_nonce=nonce + 1,
+                spent_total_cents=found.spent_total_cents + cents(awarded.value),
+                bumps=bumps,
+                idempotency_key=idempotency_key,
+                coupon=coupon,
+            )
+        )
+        counts.update({k: counts.get(k, 0) + v for k, v in bumps.items()})
         return PlayResult(
             row=row,
-            commitment=open_epoch.commitment,
+            commitment=found.commitment,
             prize=awarded,
-            segment=campaign.rules.index[awarded.id],
-            coupon=coupon,
+            segment=rules.index[awarded.id],
+            coupon=coupon.code if coupon else None,
             allowance=_allowance(campaign, player, now, counts),
         )
 
-    def _replay(self, conn: Connection, campaign: Campaign, player: str, seq: int) -> PlayResult:
-        """The play an idempotency key already made, returned again; nothing is consumed."""
-        found = conn.execute(
-            select(play_t).where(play_t.c.campaign == campaign.id, play_t.c.seq == seq)
-        ).one()
-        row = {c: getattr(found, c) for c in PLAY_COLUMNS}
-        prize_id = row["awarded"] if row["awarded"] in campaign.rules.index else campaign.fallback
-        now = self.clock()
-        counts = _counters(conn, campaign.id, _limit_scopes(campaign, player, now))
-        commitment = _open_epoch(conn, campaign.id, row["epoch"]).commitment
-        return PlayResult(
-            row=row,
-            commitment=commitment,
-            prize=campaign.prize(prize_id),
-            segment=campaign.rules.index[prize_id],
-            coupon=found.coupon,
-            allowance=_allowance(campaign, player, now, counts),
-            replayed=True,
-        )
+    def _open_epoch_after(self, campaign_id: str, epoch: int) -> None:
+        with writing(self.engine) as conn:
+            state = _lock_state(conn, campaign_id)
+            if state is not None and state.epoch == epoch:  # or another worker did it already
+                self._open_next_epoch(conn, campaign_id, epoch, self.clock())
 
     # -- reading the log ------------------------------------------------------------------
 
@@ -397,60 +430,6 @@ def _lock_state(conn: Connection, campaign_id: str) -> Any:
     ).first()
 
 
-def _open_epoch(conn: Connection, campaign_id: str, epoch: int) -> Any:
-    """Seed, commitment and reveal time of an epoch, read after the campaign lock is held, so a
-    rotation that committed while we waited is seen (never joined into the locking query)."""
-    return conn.execute(
-        select(epoch_t.c.server_seed, epoch_t.c.commitment, epoch_t.c.revealed_at).where(
-            epoch_t.c.campaign == campaign_id, epoch_t.c.epoch == epoch
-        )
-    ).one()
-
-
-_READ_LOCKED = text(
-    "SELECT 'c' AS kind, scope AS a, CAST(NULL AS VARCHAR) AS b, value AS n, "
-    "CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS revealed "
-    "FROM gamify_counter WHERE campaign = :campaign AND scope IN :scopes "
-    "UNION ALL SELECT 'e', server_seed, commitment, NULL, revealed_at "
-    "FROM gamify_epoch WHERE campaign = :campaign AND epoch = :epoch "
-    "UNION ALL SELECT 'i', NULL, NULL, seq, NULL "
-    "FROM gamify_idempotency WHERE campaign = :campaign AND player = :player AND key = :idem"
-).bindparams(bindparam("scopes", expanding=True))
-
-
-@dataclass(frozen=True)
-class _OpenEpoch:
-    server_seed: str
-    commitment: str
-    revealed_at: object
-
-
-def _read_locked(
-    conn: Connection,
-    campaign_id: str,
-    epoch: int,
-    scopes: list[str],
-    player: str,
-    idempotency_key: str | None,
-) -> tuple[dict[str, int], _OpenEpoch, int | None]:
-    """Counters, the open epoch and an earlier play with this idempotency key, in one round
-    trip: it runs while the campaign lock is held, and after it, so it sees every commit."""
-    rows = conn.execute(
-        _READ_LOCKED,
-        {
-            "campaign": campaign_id,
-            "scopes": scopes,
-            "epoch": epoch,
-            "player": player,
-            "idem": idempotency_key,
-        },
-    ).all()
-    counts = {r.a: r.n for r in rows if r.kind == "c"}
-    epoch_row = next(_OpenEpoch(r.a, r.b, r.revealed) for r in rows if r.kind == "e")
-    replay = next((r.n for r in rows if r.kind == "i"), None)
-    return counts, epoch_row, replay
-
-
 def _limit_scopes(campaign: Campaign, player: str, now: datetime) -> list[str]:
     return [
         f"p:{player}:{lim.per}:{period_key(now, campaign.timezone, lim.per)}"
@@ -467,53 +446,6 @@ def _counters(conn: Connection, campaign_id: str, scopes: list[str]) -> dict[str
         )
     ).all()
     return {r.scope: r.value for r in rows}
-
-
-def _record_play(
-    conn: Connection,
-    play: dict[str, Any],
-    state: dict[str, Any],
-    bumps: dict[str, int],
-    idempotency_key: str | None,
-) -> None:
-    """Write the play, the campaign's new head, the counters and the idempotency record.
-
-    On PostgreSQL this is one statement (data-modifying CTEs), because every round trip here is
-    made while holding the campaign's lock; SQLite runs in-process, so it takes them one by one.
-    """
-    params: dict[str, Any] = {**play, **state, "idem": idempotency_key}
-    values = []
-    for i, (scope, value) in enumerate(bumps.items()):
-        params[f"s{i}"], params[f"v{i}"] = scope, value
-        values.append(f"(:campaign, :s{i}, :v{i})")
-    writes = [
-        f"INSERT INTO gamify_play ({', '.join(play)}) VALUES ({', '.join(':' + k for k in play)})",
-        "UPDATE gamify_campaign SET next_seq = :next_seq, head_hash = :hash, epoch = :epoch, "
-        "next_nonce = :next_nonce, spent_total_cents = :spent WHERE id = :campaign",
-    ]
-    if idempotency_key is not None:
-        writes.append(
-            "INSERT INTO gamify_idempotency (campaign, player, key, seq) "
-            "VALUES (:campaign, :player, :idem, :seq)"
-        )
-    if values:
-        writes.append(
-            f"INSERT INTO gamify_counter (campaign, scope, value) VALUES {', '.join(values)} "
-            "ON CONFLICT (campaign, scope) "
-            "DO UPDATE SET value = gamify_counter.value + excluded.value"
-        )
-    if conn.dialect.name == "postgresql":
-        ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(writes[:-1]))
-        conn.execute(_text(f"WITH {ctes} {writes[-1]}"), params)
-        return
-    for sql in writes:
-        conn.execute(_text(sql), params)
-
-
-@lru_cache(maxsize=256)
-def _text(sql: str) -> TextClause:
-    """Parsed once per statement shape (a handful: with or without each optional write)."""
-    return text(sql)
 
 
 def _check_limits(
@@ -558,37 +490,27 @@ def _ledger(campaign: Campaign, counts: dict[str, int], day: str, spent_total_ce
     )
 
 
-def _give_coupon(conn: Connection, campaign: Campaign, prize: Prize, seq: int) -> str | None:
+def _coupon(
+    tx: PlayTransaction,
+    campaign: Campaign,
+    prize: Prize,
+    found: Locked,
+    candidates: dict[str, str],
+) -> GivenCoupon | None:
+    """The pool's next unused code, or a pattern code no play of the campaign has had yet."""
     if prize.coupon is None:
         return None
     if prize.coupon.pool is not None:
-        code = conn.execute(
-            select(coupon_t.c.code)
-            .where(
-                coupon_t.c.campaign == campaign.id,
-                coupon_t.c.prize == prize.id,
-                coupon_t.c.seq.is_(None),
-            )
-            .order_by(coupon_t.c.position)
-            .limit(1)
-        ).scalar_one_or_none()
+        code = found.pool_codes.get(prize.id)
         if code is None:  # the loader keeps stock <= pool size, so this is a store's own edit
             raise InvalidRequest(f"the coupon pool of {prize.id!r} is empty")
-        conn.execute(
-            update(coupon_t)
-            .where(coupon_t.c.campaign == campaign.id, coupon_t.c.code == code)
-            .values(seq=seq)
-        )
-        return str(code)
+        return GivenCoupon(code, prize.id, pooled=True)
     assert prize.coupon.pattern is not None
-    for _ in range(20):
-        code = make_code(prize.coupon.pattern)
-        inserted = conn.execute(
-            _insert(conn)(coupon_t)
-            .values(campaign=campaign.id, code=code, prize=prize.id, seq=seq)
-            .on_conflict_do_nothing(index_elements=["campaign", "code"])
-            .returning(coupon_t.c.code)
-        ).scalar_one_or_none()
-        if inserted is not None:
-            return code
+    if candidates[prize.id] not in found.taken_codes:
+        return GivenCoupon(candidates[prize.id], prize.id, pooled=False)
+    more = list(dict.fromkeys(make_code(prize.coupon.pattern) for _ in range(20)))
+    taken = tx.taken_codes(campaign.id, more)
+    for code in more:
+        if code not in taken:
+            return GivenCoupon(code, prize.id, pooled=False)
     raise InvalidRequest(f"the coupon pattern of {prize.id!r} has run out of unique codes")

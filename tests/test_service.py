@@ -1,20 +1,30 @@
-"""The service without Flask: plays, coupons, epochs, config versions and migrations on SQLite."""
+"""The service without Flask: plays, coupons, epochs, config versions and migrations.
+
+Every test that makes a state runs twice: on a SQLite file and on a throwaway PostgreSQL
+database, because each has its own play store (:mod:`gamify.storage.play_store`).
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from databases import KINDS, database_url
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from gamify import fairness
-from gamify.errors import CampaignInactive, LimitReached
+from gamify.errors import CampaignInactive, InvalidRequest, LimitReached
 from gamify.extension import GamifyState, build_state
-from gamify.storage.database import current_revision, make_engine, upgrade
+from gamify.storage.database import alembic_config, current_revision, make_engine, upgrade
 from gamify.verify import verify_bundle
 
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
@@ -52,19 +62,30 @@ def folder(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture(params=KINDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
-def make_state(tmp_path: Path, folder: Path) -> Callable[[], GamifyState]:
+def make_state(database: str, folder: Path) -> Iterator[Callable[[], GamifyState]]:
+    made: list[GamifyState] = []
+
     def make() -> GamifyState:
         current = build_state(
-            database_url=f"sqlite:///{tmp_path / 'gamify.sqlite3'}",
+            database_url=database,
             campaigns=folder,
             secret="s3cret",
             reload_interval=0,
         )
         current.service.clock = lambda: NOW
+        made.append(current)
         return current
 
-    return make
+    yield make
+    for current in made:
+        current.engine.dispose()
 
 
 def test_pool_codes_are_given_once_each_in_file_order(
@@ -177,3 +198,92 @@ def test_a_folder_with_one_bad_file_still_serves_the_good_ones(
     (folder / "broken.yaml").write_text(dedent("id: broken\ngame: roulette\n"), encoding="utf-8")
     current = make_state()
     assert [c.id for c in current.registry.all()] == ["pool-wheel"]
+
+
+def test_an_idempotency_key_replays_the_same_play_and_uses_nothing(
+    make_state: Callable[[], GamifyState],
+) -> None:
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    first = current.service.play(campaign, "a", client_seed="s", idempotency_key="k-1")
+    again = current.service.play(campaign, "a", client_seed="other", idempotency_key="k-1")
+    assert again.replayed and not first.replayed
+    assert (again.row, again.coupon, again.commitment) == (
+        first.row,
+        first.coupon,
+        first.commitment,
+    )
+    assert again.allowance == first.allowance  # the replay did not count as a play
+    other = current.service.play(campaign, "b", idempotency_key="k-1")  # keys are per customer
+    assert not other.replayed and other.row["seq"] == first.row["seq"] + 1
+
+
+def test_a_play_after_the_seed_was_revealed_opens_the_next_epoch(
+    make_state: Callable[[], GamifyState],
+) -> None:
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    current.service.play(campaign, "a")
+    current.service.clock = lambda: campaign.ends + timedelta(seconds=1)
+    current.service.reveal_if_ended(campaign)  # as if the end then moved later in the file
+    current.service.clock = lambda: NOW
+    row = current.service.play(campaign, "a").row
+    assert (row["seq"], row["epoch"], row["nonce"]) == (1, 1, 0)
+    epochs = current.service.epochs("pool-wheel")
+    assert [(e.epoch, e.server_seed is None) for e in epochs] == [(0, False), (1, True)]
+
+
+def test_pattern_codes_stay_unique_until_the_pattern_runs_out(
+    make_state: Callable[[], GamifyState], folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny = CAMPAIGN.replace("id: pool-wheel", "id: tiny").replace(
+        "coupon: {pool: codes.csv}", 'coupon: {pattern: "T-{code:4}"}'
+    )
+    (folder / "tiny.yaml").write_text(tiny.replace("stock: 3", "stock: 100"), encoding="utf-8")
+    five = itertools.cycle([f"T-{c * 4}" for c in "ABCDE"])  # a pattern with only 5 codes
+    monkeypatch.setattr("gamify.service.make_code", lambda pattern: next(five))
+    current = make_state()
+    campaign = current.registry.get("tiny")
+    codes: list[str] = []
+    with pytest.raises(InvalidRequest, match="run out of unique codes"):
+        for i in range(100):
+            result = current.service.play(campaign, f"c{i}")
+            if result.coupon is not None:
+                codes.append(result.coupon)
+    assert sorted(codes) == [f"T-{c * 4}" for c in "ABCDE"]  # each once, then a clear refusal
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_declares(database: str) -> None:
+    engine = make_engine(database)
+    upgrade(engine)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_upgrading_a_database_with_plays_keeps_every_play_and_coupon(
+    make_state: Callable[[], GamifyState], database: str
+) -> None:
+    engine = make_engine(database)
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    engine.dispose()
+    current = make_state()  # upgrades to the newest revision on start
+    campaign = current.registry.get("pool-wheel")
+    given = [current.service.play(campaign, f"c{i}", client_seed="s").coupon for i in range(20)]
+    with current.engine.connect() as conn:
+        downgrade_to_first = alembic_config(current.engine)
+        downgrade_to_first.attributes["connection"] = conn
+        command.downgrade(downgrade_to_first, "0001")
+        command.upgrade(downgrade_to_first, "head")
+        conn.commit()
+        plays = conn.execute(text("SELECT count(*) FROM gamify_play")).scalar_one()
+        codes = conn.execute(text("SELECT code FROM gamify_coupon WHERE seq IS NOT NULL")).all()
+    assert plays == 20
+    assert sorted(c for (c,) in codes) == sorted(c for c in given if c is not None)
+    assert current_revision(current.engine) == "0002"
+    more = current.service.play(campaign, "after")
+    assert more.row["seq"] == 20

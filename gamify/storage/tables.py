@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 ZERO_HASH = "0" * 64
@@ -84,7 +84,16 @@ class CouponRow(SQLModel, table=True):
     """Codes given (pattern) or to give (pool, ``seq`` null until given); unique per campaign."""
 
     __tablename__ = "gamify_coupon"
-    __table_args__ = (Index("ix_gamify_coupon_pool", "campaign", "prize", "seq", "position"),)
+    __table_args__ = (
+        Index(
+            "ix_gamify_coupon_unused",
+            "campaign",
+            "prize",
+            "position",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
     campaign: str = Field(primary_key=True, max_length=64)
     code: str = Field(primary_key=True, max_length=128)
     prize: str = Field(max_length=64)
