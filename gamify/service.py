@@ -1,7 +1,7 @@
 """The play use case and the rest of the campaign lifecycle, on top of the storage tables.
 
-A play is one transaction that first takes the campaign's row lock (``SELECT … FOR UPDATE`` on
-PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so seq, nonces, limits, stock, budgets and coupons
+A play is one transaction that first takes the campaign lock (a transaction-level advisory lock
+on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so seq, nonces, limits, stock, budgets and coupons
 are read and written by one process at a time, whatever the number of workers. What a play
 reads and writes goes through :mod:`gamify.storage.play_store`; the decisions are made here.
 """
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gamify import fairness
@@ -37,6 +37,7 @@ from gamify.storage.play_store import (
     PlayWrite,
     play_transaction,
 )
+from gamify.storage.postgres_plays import campaign_lock_key
 from gamify.storage.tables import (
     CampaignState,
     ConfigVersion,
@@ -150,6 +151,7 @@ class Service:
         if now < campaign.ends:
             return
         with writing(self.engine) as conn:
+            _lock_campaign(conn, campaign.id)  # no play in flight draws from the seed revealed
             conn.execute(
                 update(epoch_t)
                 .where(epoch_t.c.campaign == campaign.id, epoch_t.c.revealed_at.is_(None))
@@ -205,8 +207,9 @@ class Service:
         now = self.clock()
         player = self.player(campaign.id, customer_id)
         with self.engine.begin() as conn:
-            counts = _counters(conn, campaign.id, _limit_scopes(campaign, player, now))
-        return _allowance(campaign, player, now, counts)
+            scopes = _limit_scopes(campaign, player, now)
+            counts = _counters(conn, campaign.id, scopes)
+        return _allowance(campaign, scopes, now, counts)
 
     def play(
         self,
@@ -278,7 +281,7 @@ class Service:
                 prize=campaign.prize(prize_id),
                 segment=campaign.rules.index[prize_id],
                 coupon=stored["coupon"],
-                allowance=_allowance(campaign, player, now, counts),
+                allowance=_allowance(campaign, scopes, now, counts),
                 replayed=True,
             )
         if not campaign.is_running(now):
@@ -329,7 +332,7 @@ class Service:
             prize=awarded,
             segment=rules.index[awarded.id],
             coupon=coupon.code if coupon else None,
-            allowance=_allowance(campaign, player, now, counts),
+            allowance=_allowance(campaign, scopes, now, counts),
         )
 
     def _open_epoch_after(self, campaign_id: str, epoch: int) -> None:
@@ -423,11 +426,17 @@ def _insert_missing(
         conn.execute(_insert(conn)(table).values(rows).on_conflict_do_nothing(index_elements=keys))
 
 
+def _lock_campaign(conn: Connection, campaign_id: str) -> None:
+    """The campaign lock, until commit: plays, rotations and reveals queue here, one at a time.
+    On SQLite the writing transaction's ``BEGIN IMMEDIATE`` already holds the database's."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(campaign_lock_key(campaign_id))))
+
+
 def _lock_state(conn: Connection, campaign_id: str) -> Any:
-    """The campaign's row, locked until commit: every play and rotation queues here."""
-    return conn.execute(
-        select(campaign_t).where(campaign_t.c.id == campaign_id).with_for_update()
-    ).first()
+    """The campaign's row, under the campaign lock."""
+    _lock_campaign(conn, campaign_id)
+    return conn.execute(select(campaign_t).where(campaign_t.c.id == campaign_id)).first()
 
 
 def _limit_scopes(campaign: Campaign, player: str, now: datetime) -> list[str]:
@@ -466,10 +475,12 @@ def _check_limits(
     raise LimitReached(worst.plays, worst.per, retry_at)
 
 
-def _allowance(campaign: Campaign, player: str, now: datetime, counts: dict[str, int]) -> Allowance:
+def _allowance(
+    campaign: Campaign, scopes: list[str], now: datetime, counts: dict[str, int]
+) -> Allowance:
+    """What is left in each limit's current period (``scopes``: its counters, in limit order)."""
     if not campaign.limits:
         return Allowance(None, None)
-    scopes = _limit_scopes(campaign, player, now)
     left = min(
         lim.plays - counts.get(scope, 0) for lim, scope in zip(campaign.limits, scopes, strict=True)
     )

@@ -1,0 +1,338 @@
+"""The play's storage on PostgreSQL: two pipelined round trips on libpq itself.
+
+Every play of a campaign waits for the campaign lock, so the work done between taking it and
+committing (the database's, and this process's between the two round trips) bounds the plays per
+second of a campaign. The statements are prepared once per connection and sent through
+``psycopg.pq``, psycopg's public libpq wrapper: its cursors, adapters and pipeline bookkeeping
+cost about three times the CPU of the libpq calls they make, and this is the hottest path of the
+service. Everything else goes through psycopg and SQLAlchemy as usual.
+
+- **Read** (one round trip): ``BEGIN``; the campaign's advisory lock with the transaction's
+  settings; the campaign's state; everything the play needs to decide, in one statement.
+- **Write** (one more): the play and everything it changes, in one statement; ``COMMIT``; then a
+  tiny transaction of its own (:data:`FLUSH`). The play commits without waiting for the WAL
+  flush, which releases the lock before the disk is waited for; the flush transaction's commit,
+  synchronous as the server is configured, then waits for the WAL up to and past the play. No
+  answer leaves before the play is as durable as any synchronous commit on that server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import pq
+
+from gamify.audit import PLAY_COLUMNS
+from gamify.storage.play_store import (
+    BUMP,
+    INSERT_PLAY,
+    PLAY_SELECT,
+    STATE,
+    UPDATE_STATE,
+    Locked,
+    PlayQuery,
+    PlayWrite,
+    locked,
+    write_params,
+)
+
+
+def campaign_lock_key(campaign: str) -> int:
+    """The campaign's transaction-level advisory lock: whatever moves its chain takes it first."""
+    digest = hashlib.sha256(f"gamify.campaign:{campaign}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+# -- statements --------------------------------------------------------------------------------
+
+_INT8, _BOOL, _TEXT = 20, 16, 25  # type oids of the parameters
+_INTEGERS = frozenset({"lock", "seq", "epoch", "nonce", "next_seq", "next_nonce", "spent"})
+_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement prepared once per connection under a name that changes with its text."""
+
+    name: bytes
+    sql: bytes
+    params: tuple[str, ...]
+    types: tuple[int, ...]
+
+    @classmethod
+    def of(cls, label: str, sql: str) -> Statement:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        numbered = _PARAM.sub(number, sql)
+        digest = hashlib.sha256(numbered.encode()).hexdigest()[:16]
+        types = tuple(_INT8 if n in _INTEGERS else _BOOL if n == "pooled" else _TEXT for n in names)
+        return cls(f"gamify_{label}_{digest}".encode(), numbered.encode(), tuple(names), types)
+
+    def values(self, params: Mapping[str, Any]) -> list[bytes | None]:
+        return [_text(params[name]) for name in self.params]
+
+
+def _text(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if value is True or value is False:
+        return b"t" if value else b"f"
+    return str(value).encode()
+
+
+# The campaign lock is an advisory lock, not the campaign row's: a waiter is handed it at the
+# holder's commit, with no row version to re-check. With it come the transaction's settings:
+# commit without waiting for the WAL flush (see FLUSH), and generic plans for the prepared
+# statements (left to itself, the planner re-plans the read at every play, for no better plan).
+LOCK = Statement.of(
+    "lock",
+    "SELECT pg_advisory_xact_lock(%(lock)s), "
+    "set_config('synchronous_commit', 'off', true), "
+    "set_config('plan_cache_mode', 'force_generic_plan', true)",
+)
+# Statements after the lock take their snapshots after it: they see every play committed before.
+READ_STATE = Statement.of("state", f"{STATE} WHERE id = %(campaign)s")
+# One shape whatever the campaign (lists go as JSON), so it is prepared once per connection. Keys
+# are looked up one by one in scalar subqueries, which the planner cannot flatten into a join:
+# each is an index probe on the whole primary key, even before the table's first ANALYZE, when a
+# join plan may scan all of the campaign's rows instead.
+READ = Statement.of(
+    "read",
+    """\
+SELECT 'c' AS kind, k.scope AS a, CAST(NULL AS TEXT) AS b,
+       (SELECT value FROM gamify_counter WHERE campaign = %(campaign)s AND scope = k.scope) AS n,
+       CAST(NULL AS TIMESTAMPTZ) AS t
+  FROM json_array_elements_text(CAST(%(scopes)s AS JSON)) AS k(scope)
+UNION ALL
+SELECT 'e', e.server_seed, e.commitment, e.epoch, e.revealed_at
+  FROM gamify_campaign s JOIN gamify_epoch e ON e.campaign = s.id AND e.epoch = s.epoch
+ WHERE s.id = %(campaign)s
+UNION ALL
+SELECT 'i', NULL, NULL, seq, NULL
+  FROM gamify_idempotency
+ WHERE campaign = %(campaign)s AND player = %(player)s AND key = %(idem)s
+UNION ALL
+SELECT 'p', p.prize, q.code, NULL, NULL
+  FROM json_array_elements_text(CAST(%(pools)s AS JSON)) AS p(prize)
+ CROSS JOIN LATERAL (
+       SELECT code FROM gamify_coupon
+        WHERE campaign = %(campaign)s AND prize = p.prize AND seq IS NULL
+        ORDER BY position LIMIT 1) AS q
+UNION ALL
+SELECT 't', k.code, NULL,
+       (SELECT 1 FROM gamify_coupon WHERE campaign = %(campaign)s AND code = k.code), NULL
+  FROM json_array_elements_text(CAST(%(codes)s AS JSON)) AS k(code)""",
+)
+# One statement (data-modifying CTEs); the optional parts are switched by their parameters.
+WRITE = Statement.of(
+    "write",
+    f"""\
+WITH play AS ({INSERT_PLAY}),
+head AS ({UPDATE_STATE}),
+idem AS (
+  INSERT INTO gamify_idempotency (campaign, player, key, seq)
+  SELECT %(campaign)s, %(player)s, %(idem)s, %(seq)s WHERE %(idem)s IS NOT NULL),
+new_code AS (
+  INSERT INTO gamify_coupon (campaign, code, prize, seq)
+  SELECT %(campaign)s, %(code)s, %(coupon_prize)s, %(seq)s WHERE %(pooled)s IS FALSE),
+pool_code AS (
+  UPDATE gamify_coupon SET seq = %(seq)s
+   WHERE campaign = %(campaign)s AND code = %(code)s AND %(pooled)s IS TRUE)
+INSERT INTO gamify_counter (campaign, scope, value)
+SELECT %(campaign)s, b.key, CAST(b.value AS BIGINT)
+  FROM json_each_text(CAST(%(bumps)s AS JSON)) AS b
+{BUMP}""",
+)
+# A transactional WAL record gives this statement's transaction an id and a WAL write, so its
+# commit, synchronous as the session's setting says, flushes the WAL up to and past the play
+# committed just before it on this connection.
+FLUSH = Statement.of("flush", "SELECT pg_logical_emit_message(true, 'gamify.flush', '')")
+STATEMENTS = (LOCK, READ_STATE, READ, WRITE, FLUSH)
+_BEGIN, _COMMIT = b"BEGIN", b"COMMIT"
+
+
+# -- the transaction ---------------------------------------------------------------------------
+
+
+class PostgresPlays:
+    """One play's transaction on a pooled psycopg connection, left idle and clean by :meth:`end`.
+
+    ``info`` is the pool's per-connection dictionary: it remembers that the statements are
+    prepared on this connection, and is dropped with the connection if the pool discards it.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], info: dict[str, Any]) -> None:
+        self.conn = conn
+        self.pgconn = conn.pgconn
+        self.info = info
+        self.broken = False
+
+    def read(self, query: PlayQuery) -> Locked | None:
+        params = {
+            "campaign": query.campaign,
+            "lock": campaign_lock_key(query.campaign),
+            "scopes": json.dumps(list(query.scopes)),
+            "player": query.player,
+            "idem": query.idempotency_key,
+            "pools": json.dumps(list(query.pool_prizes)),
+            "codes": json.dumps(list(query.candidate_codes)),
+        }
+        results = self._pipeline([_BEGIN, LOCK, READ_STATE, READ], params)
+        state_result, read_result = results[2], results[3]
+        if state_result.ntuples == 0:
+            return None
+        next_seq, head_hash, epoch, next_nonce, spent = (
+            state_result.get_value(0, i) for i in range(5)
+        )
+        counts: dict[str, int] = {}
+        pools: dict[str, str] = {}
+        taken: set[str] = set()
+        replay = None
+        seed = commitment = ""
+        revealed = False
+        for row in range(read_result.ntuples):
+            kind = read_result.get_value(row, 0)
+            a = _str(read_result.get_value(row, 1))
+            n = read_result.get_value(row, 3)
+            if n is None and kind in (b"c", b"t"):  # no such counter yet, or a free code
+                continue
+            if kind == b"c":
+                counts[a] = _int(n)
+            elif kind == b"e":
+                seed, commitment = a, _str(read_result.get_value(row, 2))
+                revealed = read_result.get_value(row, 4) is not None
+            elif kind == b"i":
+                replay = _int(n)
+            elif kind == b"p":
+                pools[a] = _str(read_result.get_value(row, 2))
+            else:
+                taken.add(a)
+        return locked(
+            (_int(next_seq), _str(head_hash), _int(epoch), _int(next_nonce), _int(spent)),
+            (seed, commitment, revealed),
+            counts,
+            replay,
+            pools,
+            frozenset(taken),
+        )
+
+    def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:
+        rows = self.conn.execute(
+            "SELECT code FROM gamify_coupon WHERE campaign = %s AND code = ANY(%s)",
+            (campaign, list(codes)),
+        ).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def replay(self, campaign: str, seq: int) -> tuple[dict[str, Any], str]:
+        cursor = self.conn.execute(
+            f"{PLAY_SELECT} WHERE campaign = %s AND seq = %s", (campaign, seq)
+        )
+        row = dict(zip([*PLAY_COLUMNS, "coupon"], cursor.fetchone() or (), strict=True))
+        found = self.conn.execute(
+            "SELECT commitment FROM gamify_epoch WHERE campaign = %s AND epoch = %s",
+            (campaign, row["epoch"]),
+        ).fetchone()
+        return row, found[0] if found else ""
+
+    def write(self, write: PlayWrite) -> None:
+        params = write_params(write)
+        params["bumps"] = json.dumps(write.bumps)
+        self._pipeline([WRITE, _COMMIT, FLUSH], params)  # FLUSH: its own transaction
+
+    def end(self) -> None:
+        """Roll back what is open; raises if the connection cannot be left clean."""
+        pgconn = self.pgconn
+        if self.broken or pgconn.status != pq.ConnStatus.OK:
+            raise psycopg.OperationalError("the connection was left in the middle of a play")
+        if pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            raise psycopg.OperationalError("the connection was left in the middle of a play")
+        if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            _check(pgconn.exec_(b"ROLLBACK"), pgconn)
+
+    # -- libpq ---------------------------------------------------------------------------------
+
+    def _pipeline(
+        self, steps: Sequence[Statement | bytes], params: Mapping[str, Any]
+    ) -> list[pq.abc.PGresult]:
+        """Send ``steps`` in one pipeline and wait for all their results; raise the first error."""
+        pgconn = self.pgconn
+        if not self.info.get("gamify_prepared"):
+            self._prepare(STATEMENTS)
+        blocking = pgconn.nonblocking
+        pgconn.nonblocking = 0  # libpq sends and waits by itself: nothing else runs meanwhile
+        self.broken = True  # until every answer is in: a half-read pipeline cannot be reused
+        try:
+            pgconn.enter_pipeline_mode()
+            for step in steps:
+                if isinstance(step, Statement):
+                    pgconn.send_query_prepared(step.name, step.values(params))
+                else:
+                    pgconn.send_query_params(step, None)
+            pgconn.pipeline_sync()
+            results = [_next_result(pgconn) for _ in steps]
+            if _next_result(pgconn).status != pq.ExecStatus.PIPELINE_SYNC:
+                raise psycopg.OperationalError("the server's answers are out of step")
+            pgconn.exit_pipeline_mode()
+            self.broken = False
+        finally:
+            pgconn.nonblocking = blocking
+        for result in results:
+            _check(result, pgconn)
+        return results
+
+    def _prepare(self, statements: Iterable[Statement]) -> None:
+        self.broken = True  # until all are prepared: a half-prepared connection is discarded
+        for statement in statements:
+            _check(
+                self.pgconn.prepare(statement.name, statement.sql, list(statement.types)),
+                self.pgconn,
+            )
+        self.info["gamify_prepared"] = True
+        self.broken = False
+
+
+def _next_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
+    """The next result of a pipeline: a statement's (then the None that ends it), or the sync."""
+    result = pgconn.get_result()
+    if result is None:
+        raise psycopg.OperationalError(
+            pgconn.error_message.decode(errors="replace") or "the server closed the connection"
+        )
+    if result.status != pq.ExecStatus.PIPELINE_SYNC and pgconn.get_result() is not None:
+        raise psycopg.OperationalError("a statement of the play returned more than one result")
+    return result
+
+
+_OK = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.PIPELINE_SYNC})
+
+
+def _check(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> None:
+    """Raise the server's error as psycopg would: its class follows the SQLSTATE."""
+    if result.status in _OK:
+        return
+    message = (result.error_message or pgconn.error_message).decode(errors="replace").strip()
+    sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
+    try:
+        error = psycopg.errors.lookup(sqlstate.decode()) if sqlstate else psycopg.DatabaseError
+    except KeyError:
+        error = psycopg.DatabaseError
+    raise error(message or f"the play's statement failed ({pq.ExecStatus(result.status).name})")
+
+
+def _int(value: bytes | None) -> int:
+    return int(value or 0)
+
+
+def _str(value: bytes | None) -> str:
+    return value.decode() if value is not None else ""
