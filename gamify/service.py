@@ -30,6 +30,7 @@ from gamify.periods import local_date, period_end, period_key
 from gamify.rules import Ledger, award
 from gamify.storage.database import writing
 from gamify.storage.play_store import (
+    ConnectionLost,
     GivenCoupon,
     Locked,
     PlayQuery,
@@ -225,9 +226,19 @@ class Service:
         if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters")
         player = self.player(campaign.id, customer_id)
+        fresh = False  # after a lost connection, once on new connections
         while True:
-            with play_transaction(self.engine) as tx:
-                result = self._play_locked(tx, campaign, player, client_seed, idempotency_key)
+            try:
+                with play_transaction(self.engine) as tx:
+                    result = self._play_locked(tx, campaign, player, client_seed, idempotency_key)
+            except ConnectionLost:
+                if fresh:
+                    raise
+                # The database restarted or dropped idle connections: the pool's others are
+                # likely dead too. Nothing was written, so the play starts over on a new pool.
+                self.engine.dispose()
+                fresh = True
+                continue
             if isinstance(result, PlayResult):
                 return result
             # The open epoch's seed is public (the campaign ended, then its end moved): a play

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import faulthandler
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
-from databases import database_url
+from api_support import PREFIX, WHEEL, bearer, checked_client, make_app, write_campaign
+from databases import PG_ADMIN, database_url, postgres_database
+from sqlalchemy.engine import make_url
 
-from gamify.extension import GamifyState, build_state
+from gamify.extension import GamifyState, build_state, state
 from gamify.storage.play_store import play_transaction
 from gamify.storage.postgres_plays import PostgresPlays, Statement
 from gamify.verify import verify_bundle
@@ -61,26 +66,88 @@ def test_a_failing_statement_raises_by_its_sqlstate_and_leaves_the_connection_us
     assert current.service.play(campaign, "a").row["seq"] == 1
 
 
-def test_a_connection_the_server_dropped_fails_one_play_and_the_next_one_plays(
-    current: GamifyState, tmp_path: Path
-) -> None:
-    campaign = current.registry.get("wheel")
-    current.service.play(campaign, "a")
-    url = current.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+def _terminate_connections(url: str) -> None:
+    """What a database restart does to every pooled connection."""
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-    with pytest.raises(psycopg.OperationalError):
-        current.service.play(campaign, "a")
+
+
+def _driver_url(current: GamifyState) -> str:
+    return current.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def test_a_play_after_the_database_dropped_its_connections_plays_on_new_ones(
+    current: GamifyState, tmp_path: Path
+) -> None:
+    campaign = current.registry.get("wheel")
+    with ThreadPoolExecutor(4) as pool:  # several pooled connections, all about to die
+        list(pool.map(lambda c: current.service.play(campaign, c), "abcd"))
+    _terminate_connections(_driver_url(current))
     rows = [current.service.play(campaign, "a").row for _ in range(3)]
-    assert [r["seq"] for r in rows] == [1, 2, 3]  # nothing half-written: no gap, no fork
+    assert [r["seq"] for r in rows] == [4, 5, 6]  # nothing half-written: no gap, no fork
     current.service.rotate("wheel")  # reveals the seed: the whole chain can be re-derived
     bundle = tmp_path / "wheel.audit.jsonl"
     with bundle.open("w", encoding="utf-8") as out:
         current.service.write_bundle("wheel", out)
-    assert verify_bundle(bundle).plays == 4
+    assert verify_bundle(bundle).plays == 7
+
+
+def test_a_database_that_is_gone_answers_503_with_retry_after_on_every_route(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    write_campaign(folder, WHEEL, -1, 30)
+    with postgres_database("gamify_test") as url:
+        app = make_app(tmp_path / "store", folder, GAMIFY_DATABASE_URL=url)
+        client, checker = checked_client(app)  # every answer is checked against /openapi.json
+        alice = bearer(state(app).tokens.sign("alice"))
+        api = f"{PREFIX}/api"
+        assert client.post(f"{api}/campaigns/{WHEEL}/plays", headers=alice).status_code == 201
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:  # the server goes away
+            name = make_url(url).database
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        checker.database_down = True
+        for response in (
+            client.post(f"{api}/campaigns/{WHEEL}/plays", headers=alice),
+            client.get(f"{api}/campaigns/{WHEEL}", headers=alice),
+            client.get(f"{api}/campaigns/{WHEEL}/fairness"),
+            client.get(f"{api}/me/plays", headers=alice),
+        ):
+            assert response.status_code == 503, response.get_data(as_text=True)
+            assert response.mimetype == "application/problem+json"
+            assert response.get_json()["code"] == "unavailable"
+            assert int(response.headers["Retry-After"]) >= 1
+        state(app).engine.dispose()
+
+
+def test_threads_of_one_process_play_at_once_without_stalling_each_other(
+    current: GamifyState,
+) -> None:
+    """A thread waiting for the campaign lock must let the thread holding it run (threaded
+    servers: gunicorn's gthread, waitress, Flask's own)."""
+    campaign = current.registry.get("wheel")
+    seqs: list[int] = []
+
+    def plays(customer: str) -> None:
+        seqs.extend(current.service.play(campaign, customer).row["seq"] for _ in range(15))
+
+    threads = [threading.Thread(target=plays, args=(f"c{i}",), daemon=True) for i in range(8)]
+    # A thread stuck in C holding the GIL would stop join's timeout too: faulthandler's own
+    # thread needs no GIL, and ends the run (exit status 1) instead of hanging it.
+    faulthandler.dump_traceback_later(120, exit=True)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert not any(t.is_alive() for t in threads), "plays stalled each other"
+    assert sorted(seqs) == list(range(120))
 
 
 def test_statements_number_each_parameter_once_and_type_it_by_name() -> None:

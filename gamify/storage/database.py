@@ -7,17 +7,22 @@ read "1 play left". Reads use a plain ``BEGIN`` and never block plays (WAL).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as exc_sa
 from sqlalchemy.engine import make_url
+
+from gamify.storage.play_store import ConnectionLost
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK = 0x67616D69  # "gami": one pg_advisory_xact_lock id for schema changes
@@ -36,6 +41,23 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip per checkout; a dropped connection fails one request's
     # transaction (rolled back, nothing given) and the pool replaces it.
     return create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not serve the request now (unreachable, restarted,
+    busy past the timeout, out of connections), rather than that gamify has a bug."""
+    if isinstance(exc, ConnectionLost | exc_sa.TimeoutError | exc_sa.DisconnectionError):
+        return True
+    orig = exc.orig if isinstance(exc, exc_sa.DBAPIError) else exc
+    if isinstance(orig, psycopg.OperationalError):  # connection, restart, deadlock, timeout
+        return True
+    if isinstance(orig, sqlite3.OperationalError):  # also "no such table": only these count
+        message = str(orig).lower()
+        return any(words in message for words in _SQLITE_UNAVAILABLE)
+    return False
+
+
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error", "database is full")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -24,6 +24,11 @@ from sqlalchemy import Engine
 from gamify.audit import PLAY_COLUMNS
 
 
+class ConnectionLost(Exception):
+    """The pooled connection was dead before the play wrote anything (the database restarted,
+    or dropped it): nothing was written, so the play can start over on a new connection."""
+
+
 @dataclass(frozen=True)
 class PlayQuery:
     """What a play needs to read once it holds the campaign lock."""

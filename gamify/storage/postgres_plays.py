@@ -18,10 +18,12 @@ service. Everything else goes through psycopg and SQLAlchemy as usual.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import select
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,7 @@ from gamify.storage.play_store import (
     PLAY_SELECT,
     STATE,
     UPDATE_STATE,
+    ConnectionLost,
     Locked,
     PlayQuery,
     PlayWrite,
@@ -188,7 +191,12 @@ class PostgresPlays:
             "pools": json.dumps(list(query.pool_prizes)),
             "codes": json.dumps(list(query.candidate_codes)),
         }
-        results = self._pipeline([_BEGIN, LOCK, READ_STATE, READ], params)
+        try:
+            results = self._pipeline([_BEGIN, LOCK, READ_STATE, READ], params)
+        except psycopg.OperationalError as exc:
+            if self.pgconn.status == pq.ConnStatus.BAD:  # gone before anything was written
+                raise ConnectionLost(str(exc)) from exc
+            raise
         state_result, read_result = results[2], results[3]
         if state_result.ntuples == 0:
             return None
@@ -255,63 +263,86 @@ class PostgresPlays:
         pgconn = self.pgconn
         if self.broken or pgconn.status != pq.ConnStatus.OK:
             raise psycopg.OperationalError("the connection was left in the middle of a play")
-        if pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            raise psycopg.OperationalError("the connection was left in the middle of a play")
         if pgconn.transaction_status != pq.TransactionStatus.IDLE:
-            _check(pgconn.exec_(b"ROLLBACK"), pgconn)
+            self._pipeline([b"ROLLBACK"], {}, uses_statements=False)
 
     # -- libpq ---------------------------------------------------------------------------------
 
     def _pipeline(
-        self, steps: Sequence[Statement | bytes], params: Mapping[str, Any]
+        self,
+        steps: Sequence[Statement | bytes],
+        params: Mapping[str, Any],
+        *,
+        uses_statements: bool = True,
     ) -> list[pq.abc.PGresult]:
-        """Send ``steps`` in one pipeline and wait for all their results; raise the first error."""
+        """Send ``steps`` in one pipeline and wait for all their results; raise the first error.
+
+        The connection stays non-blocking, as psycopg keeps it, and this process waits for the
+        socket in Python: other threads run meanwhile (a play waiting for the campaign lock in
+        one thread must not stop the thread that holds it).
+        """
         pgconn = self.pgconn
-        if not self.info.get("gamify_prepared"):
-            self._prepare(STATEMENTS)
-        blocking = pgconn.nonblocking
-        pgconn.nonblocking = 0  # libpq sends and waits by itself: nothing else runs meanwhile
+        unprepared = uses_statements and not self.info.get("gamify_prepared")
+        prepare = STATEMENTS if unprepared else ()
         self.broken = True  # until every answer is in: a half-read pipeline cannot be reused
-        try:
-            pgconn.enter_pipeline_mode()
-            for step in steps:
-                if isinstance(step, Statement):
-                    pgconn.send_query_prepared(step.name, step.values(params))
-                else:
-                    pgconn.send_query_params(step, None)
-            pgconn.pipeline_sync()
-            results = [_next_result(pgconn) for _ in steps]
-            if _next_result(pgconn).status != pq.ExecStatus.PIPELINE_SYNC:
-                raise psycopg.OperationalError("the server's answers are out of step")
-            pgconn.exit_pipeline_mode()
-            self.broken = False
-        finally:
-            pgconn.nonblocking = blocking
+        pgconn.enter_pipeline_mode()
+        for statement in prepare:
+            pgconn.send_prepare(statement.name, statement.sql, list(statement.types))
+        for step in steps:
+            if isinstance(step, Statement):
+                pgconn.send_query_prepared(step.name, step.values(params))
+            else:
+                pgconn.send_query_params(step, None)
+        pgconn.pipeline_sync()
+        _flush(pgconn)
+        results = [_next_result(pgconn) for _ in (*prepare, *steps)]
+        if _next_result(pgconn).status != pq.ExecStatus.PIPELINE_SYNC:
+            raise psycopg.OperationalError("the server's answers are out of step")
+        pgconn.exit_pipeline_mode()
+        # Some statements prepared and some not: preparing again would fail on this connection.
+        self.broken = any(r.status != pq.ExecStatus.COMMAND_OK for r in results[: len(prepare)])
         for result in results:
             _check(result, pgconn)
-        return results
+        if prepare:
+            self.info["gamify_prepared"] = True
+        return results[len(prepare) :]
 
-    def _prepare(self, statements: Iterable[Statement]) -> None:
-        self.broken = True  # until all are prepared: a half-prepared connection is discarded
-        for statement in statements:
-            _check(
-                self.pgconn.prepare(statement.name, statement.sql, list(statement.types)),
-                self.pgconn,
-            )
-        self.info["gamify_prepared"] = True
-        self.broken = False
+
+def _flush(pgconn: pq.abc.PGconn) -> None:
+    while pgconn.flush():  # 1 while some of the output is still to send
+        _wait(pgconn.socket, write=True)
 
 
 def _next_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
     """The next result of a pipeline: a statement's (then the None that ends it), or the sync."""
-    result = pgconn.get_result()
+    result = _get_result(pgconn)
     if result is None:
         raise psycopg.OperationalError(
             pgconn.error_message.decode(errors="replace") or "the server closed the connection"
         )
-    if result.status != pq.ExecStatus.PIPELINE_SYNC and pgconn.get_result() is not None:
+    if result.status != pq.ExecStatus.PIPELINE_SYNC and _get_result(pgconn) is not None:
         raise psycopg.OperationalError("a statement of the play returned more than one result")
     return result
+
+
+def _get_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult | None:
+    while pgconn.is_busy():
+        _wait(pgconn.socket, write=False)
+        pgconn.consume_input()
+    return pgconn.get_result()
+
+
+def _wait(fd: int, *, write: bool) -> None:
+    """Until the socket is ready; the GIL is released meanwhile."""
+    if _poll is None:  # no poll(2) (Windows)
+        select.select([], [fd], []) if write else select.select([fd], [], [])
+        return
+    waiting = _poll()
+    waiting.register(fd, select.POLLOUT if write else select.POLLIN)
+    waiting.poll()
+
+
+_poll = getattr(select, "poll", None)
 
 
 _OK = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.PIPELINE_SYNC})
@@ -323,10 +354,12 @@ def _check(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> None:
         return
     message = (result.error_message or pgconn.error_message).decode(errors="replace").strip()
     sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
-    try:
-        error = psycopg.errors.lookup(sqlstate.decode()) if sqlstate else psycopg.DatabaseError
-    except KeyError:
-        error = psycopg.DatabaseError
+    error: type[psycopg.Error] = psycopg.DatabaseError
+    if sqlstate:
+        with contextlib.suppress(KeyError):  # a code newer than this psycopg knows
+            error = psycopg.errors.lookup(sqlstate.decode())
+    elif pgconn.status == pq.ConnStatus.BAD:  # libpq's own report of a lost connection
+        error = psycopg.OperationalError
     raise error(message or f"the play's statement failed ({pq.ExecStatus(result.status).name})")
 
 

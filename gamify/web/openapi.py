@@ -346,6 +346,16 @@ _RESPONSES: dict[str, Any] = {
     "NotFound": _problem("`campaign_not_found` (or `not_found`)"),
     "TooLarge": _problem("`payload_too_large`: the body is larger than GAMIFY_MAX_BODY"),
     "UnsupportedMediaType": _problem("`unsupported_media_type`: a body that is not JSON"),
+    "Unavailable": {
+        **_problem("`unavailable`: the database is down, restarting or busy; retry"),
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before retrying",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
 }
 
 
@@ -558,6 +568,16 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _with_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every API route may meet the database down (even listing campaigns: a changed campaign
+    file is recorded in the database when it reloads)."""
+    for path, item in paths.items():
+        if path.startswith("/api/"):
+            for operation in item.values():
+                operation["responses"]["503"] = _responses("Unavailable")
+    return paths
+
+
 def build_document(server_url: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -568,7 +588,7 @@ def build_document(server_url: str) -> dict[str, Any]:
             "error is `application/problem+json` with a machine-readable `code`.",
         },
         "servers": [{"url": server_url}],
-        "paths": _paths(),
+        "paths": _with_unavailable(_paths()),
         "components": {
             "schemas": copy.deepcopy(_SCHEMAS),
             "parameters": copy.deepcopy(_PARAMETERS),

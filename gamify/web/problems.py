@@ -20,6 +20,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from gamify.errors import LimitReached, PlayError
 from gamify.rules import iso_utc
+from gamify.storage.database import database_unavailable
 
 log = logging.getLogger("gamify")
 
@@ -39,7 +40,10 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "a request body that is not application/json"),
     "limit_reached": (429, "a per-customer play limit is used up; see `retry_at`"),
     "internal_error": (500, "a bug: never expected, logged on the server"),
+    "unavailable": (503, "the database cannot serve requests right now; see `Retry-After`"),
 }
+#: Seconds a client waits before retrying after ``unavailable``: pools reconnect at once.
+UNAVAILABLE_RETRY_AFTER = 2
 
 # Werkzeug's HTTP errors that have a code of their own; any other one is an invalid_request.
 _HTTP_CODES = {
@@ -140,6 +144,18 @@ def _http_detail(status: int, exc: HTTPException) -> str:
     return str(exc.description or HTTP_STATUS_CODES.get(status, "bad request"))
 
 
+def unavailable(exc: BaseException) -> Response:
+    """The database is down, restarting or busy: the client retries (with its Idempotency-Key,
+    a play whose answer was lost is returned rather than played twice)."""
+    log.warning("gamify: database unavailable on %s %s: %s", request.method, request.path, exc)
+    return problem(
+        503,
+        "unavailable",
+        "the games are briefly unavailable; try again in a moment",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 def internal_error(exc: BaseException) -> Response:
     original = getattr(exc, "original_exception", None) or exc
     log.error("gamify: unexpected error on %s %s", request.method, request.path, exc_info=original)
@@ -172,4 +188,6 @@ def _on_exception(exc: Exception) -> Response:
         return from_play_error(exc)
     if isinstance(exc, HTTPException):
         return from_http_error(exc)
+    if database_unavailable(exc):
+        return unavailable(exc)
     return internal_error(exc)
