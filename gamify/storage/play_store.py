@@ -14,7 +14,7 @@ statements themselves:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -143,9 +143,14 @@ def play_transaction(engine: Engine) -> Iterator[PlayTransaction]:
         pooled.close()
 
 
-STATE_COLUMNS = "next_seq, head_hash, epoch, next_nonce, spent_total_cents"
-STATE = f"SELECT {STATE_COLUMNS} FROM gamify_campaign"
-PLAY_SELECT = f"SELECT {', '.join(PLAY_COLUMNS)}, coupon FROM gamify_play"
+STATE = "SELECT next_seq, head_hash, epoch, next_nonce, spent_total_cents FROM gamify_campaign"
+_REPLAYED_PLAY = (
+    f"SELECT {', '.join(PLAY_COLUMNS)}, coupon FROM gamify_play "
+    "WHERE campaign = %(campaign)s AND seq = %(seq)s"
+)
+_COMMITMENT = (
+    "SELECT commitment FROM gamify_epoch WHERE campaign = %(campaign)s AND epoch = %(epoch)s"
+)
 INSERT_PLAY = (
     f"INSERT INTO gamify_play ({', '.join(PLAY_COLUMNS)}, coupon) "
     f"VALUES ({', '.join(f'%({c})s' for c in (*PLAY_COLUMNS, 'coupon'))})"
@@ -155,6 +160,18 @@ UPDATE_STATE = (
     "next_nonce = %(next_nonce)s, spent_total_cents = %(spent)s WHERE id = %(campaign)s"
 )
 BUMP = "ON CONFLICT (campaign, scope) DO UPDATE SET value = gamify_counter.value + excluded.value"
+
+
+def replayed(
+    conn: Any, campaign: str, seq: int, sql: Callable[[str], str] = str
+) -> tuple[dict[str, Any], str]:
+    """The stored play ``seq`` (with its coupon) and its epoch's commitment, on either driver's
+    connection (``sql`` turns the statements into its parameter style)."""
+    found = conn.execute(sql(_REPLAYED_PLAY), {"campaign": campaign, "seq": seq}).fetchone()
+    row = dict(zip([*PLAY_COLUMNS, "coupon"], found, strict=True))
+    epoch = {"campaign": campaign, "epoch": row["epoch"]}
+    commitment: str = conn.execute(sql(_COMMITMENT), epoch).fetchone()[0]
+    return row, commitment
 
 
 def write_params(write: PlayWrite) -> dict[str, Any]:
@@ -251,15 +268,7 @@ class SqlitePlays:
         return frozenset(r[0] for r in rows)
 
     def replay(self, campaign: str, seq: int) -> tuple[dict[str, Any], str]:
-        found = self.conn.execute(
-            f"{PLAY_SELECT} WHERE campaign = ? AND seq = ?", (campaign, seq)
-        ).fetchone()
-        row = dict(zip([*PLAY_COLUMNS, "coupon"], found, strict=True))
-        commitment = self.conn.execute(
-            "SELECT commitment FROM gamify_epoch WHERE campaign = ? AND epoch = ?",
-            (campaign, row["epoch"]),
-        ).fetchone()[0]
-        return row, commitment
+        return replayed(self.conn, campaign, seq, _sqlite)
 
     def write(self, write: PlayWrite) -> None:
         conn = self.conn

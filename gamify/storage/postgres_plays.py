@@ -30,11 +30,9 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from gamify.audit import PLAY_COLUMNS
 from gamify.storage.play_store import (
     BUMP,
     INSERT_PLAY,
-    PLAY_SELECT,
     STATE,
     UPDATE_STATE,
     ConnectionLost,
@@ -42,6 +40,7 @@ from gamify.storage.play_store import (
     PlayQuery,
     PlayWrite,
     locked,
+    replayed,
     write_params,
 )
 
@@ -243,15 +242,7 @@ class PostgresPlays:
         return frozenset(r[0] for r in rows)
 
     def replay(self, campaign: str, seq: int) -> tuple[dict[str, Any], str]:
-        cursor = self.conn.execute(
-            f"{PLAY_SELECT} WHERE campaign = %s AND seq = %s", (campaign, seq)
-        )
-        row = dict(zip([*PLAY_COLUMNS, "coupon"], cursor.fetchone() or (), strict=True))
-        found = self.conn.execute(
-            "SELECT commitment FROM gamify_epoch WHERE campaign = %s AND epoch = %s",
-            (campaign, row["epoch"]),
-        ).fetchone()
-        return row, found[0] if found else ""
+        return replayed(self.conn, campaign, seq)
 
     def write(self, write: PlayWrite) -> None:
         params = write_params(write)
