@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint bench clean chromium soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,17 @@ chromium:
 
 test: lint chromium
 	$(PY) -m pytest
+
+# The PostgreSQL and race tests, 10 times in a row: a test that fails sometimes is a failing test.
+SOAK_RUNS ?= 10
+SOAK_TESTS ?= -m "postgres or races"
+soak: $(STAMP)
+	@failed=0; for i in $$(seq $(SOAK_RUNS)); do \
+	  if $(PY) -m pytest $(SOAK_TESTS) > .soak-$$i.log 2>&1; \
+	  then echo "soak run $$i/$(SOAK_RUNS): $$(tail -n 1 .soak-$$i.log)"; rm -f .soak-$$i.log; \
+	  else echo "soak run $$i/$(SOAK_RUNS) FAILED: $$(tail -n 1 .soak-$$i.log) (see .soak-$$i.log)"; \
+	       failed=$$((failed + 1)); fi; \
+	done; echo "soak: $$(( $(SOAK_RUNS) - failed )) of $(SOAK_RUNS) runs passed"; [ $$failed -eq 0 ]
 
 bench: $(STAMP)
 	$(PY) bench/draws.py

@@ -36,6 +36,7 @@ from gamify.storage.play_store import (
     PlayQuery,
     PlayTransaction,
     PlayWrite,
+    StartOver,
     play_transaction,
 )
 from gamify.storage.postgres_plays import campaign_lock_key
@@ -231,12 +232,13 @@ class Service:
             try:
                 with play_transaction(self.engine) as tx:
                     result = self._play_locked(tx, campaign, player, client_seed, idempotency_key)
-            except ConnectionLost:
+            except StartOver as exc:
                 if fresh:
                     raise
-                # The database restarted or dropped idle connections: the pool's others are
-                # likely dead too. Nothing was written, so the play starts over on a new pool.
-                self.engine.dispose()
+                if isinstance(exc, ConnectionLost):
+                    # The database restarted or dropped idle connections: the pool's others are
+                    # likely dead too. Nothing was written, so the play starts over on a new pool.
+                    self.engine.dispose()
                 fresh = True
                 continue
             if isinstance(result, PlayResult):

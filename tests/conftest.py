@@ -58,3 +58,13 @@ def token(app: Flask) -> Callable[[str], str]:
         return state(app).tokens.sign(customer)
 
     return sign
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``-m postgres``: every test that runs on PostgreSQL; ``-m races``: the concurrent ones
+    (``make soak`` runs both, 10 times in a row)."""
+    for item in items:
+        if "postgres" in item.nodeid:
+            item.add_marker(pytest.mark.postgres)
+        if item.path.name == "test_races.py":
+            item.add_marker(pytest.mark.races)

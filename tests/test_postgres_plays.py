@@ -159,3 +159,58 @@ def test_statements_number_each_parameter_once_and_type_it_by_name() -> None:
     assert statement.values({"campaign": None, "seq": 0, "pooled": True})[::2] == [None, b"t"]
     renamed = Statement.of("t", "SELECT %(campaign)s + 1")
     assert renamed.name != statement.name  # a changed text is prepared under a new name
+
+
+def test_mixed_reads_and_replays_never_break_later_plays(tmp_path: Path) -> None:
+    """The traffic of a real store between plays: replays of one Idempotency-Key, a shopper's
+    plays list, the campaign with a token, the fairness page. Enough of them that psycopg would
+    prepare its own statements, whose cleanup once dropped the play path's statements too and
+    turned every later play of that process into a 500."""
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    write_campaign(folder, WHEEL, -1, 30)
+    with postgres_database("gamify_test") as url:
+        app = make_app(tmp_path / "store", folder, GAMIFY_DATABASE_URL=url)
+        client, _ = checked_client(app)  # no 5xx, every answer as /openapi.json says
+        api = f"{PREFIX}/api"
+        plays = f"{api}/campaigns/{WHEEL}/plays"
+        tokens = state(app).tokens
+        try:
+            for customer in ("a", "b", "c"):
+                headers = bearer(tokens.sign(customer))
+                assert client.post(plays, headers=headers).status_code == 201
+            key = {**bearer(tokens.sign("d")), "Idempotency-Key": "same-key"}
+            first = client.post(plays, headers=key).get_json()["play"]
+            for _ in range(7):
+                again = client.post(plays, headers=key)
+                assert again.status_code == 200
+                assert again.get_json()["play"]["seq"] == first["seq"]
+            alice = bearer(tokens.sign("a"))
+            for _ in range(8):
+                assert client.get(f"{api}/me/plays", headers=alice).status_code == 200
+                assert client.get(f"{api}/campaigns/{WHEEL}", headers=alice).status_code == 200
+                assert client.get(f"{api}/campaigns/{WHEEL}/fairness").status_code == 200
+            statuses = [
+                client.post(plays, headers=bearer(tokens.sign(f"later-{i}"))).status_code
+                for i in range(40)
+            ]
+            assert statuses == [201] * 40
+        finally:
+            state(app).engine.dispose()
+
+
+def test_a_play_whose_statements_were_deallocated_prepares_them_again(
+    current: GamifyState,
+) -> None:
+    """Whatever drops a connection's prepared statements (``DEALLOCATE ALL``, a pooler's
+    ``DISCARD ALL``), the next play on it prepares them again instead of failing."""
+    campaign = current.registry.get("wheel")
+    current.service.play(campaign, "a")
+    pid = _backend_pid(current)
+    with current.engine.connect() as conn:
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.commit()
+    assert _backend_pid(current) == pid  # the same pooled connection, statements gone
+    rows = [current.service.play(campaign, c).row for c in "bcd"]
+    assert [r["seq"] for r in rows] == [1, 2, 3]
+    assert _backend_pid(current) == pid  # recovered on it, not by discarding it

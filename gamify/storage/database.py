@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as exc_sa
 from sqlalchemy.engine import make_url
 
-from gamify.storage.play_store import ConnectionLost
+from gamify.storage.play_store import StartOver
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK = 0x67616D69  # "gami": one pg_advisory_xact_lock id for schema changes
@@ -40,13 +40,24 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping: it costs a round trip per checkout; a dropped connection fails one request's
     # transaction (rolled back, nothing given) and the pool replaces it.
-    return create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
+    # psycopg's automatic preparation is off (prepare_threshold=None): the play path prepares
+    # its own statements once per connection (gamify.storage.postgres_plays), and psycopg, once
+    # it has prepared any statement of its own, answers every rollback (the pool's reset of each
+    # returned connection) with DEALLOCATE ALL, which drops the play's statements too. The
+    # statements SQLAlchemy sends outside the play path are not hot enough to need preparing.
+    return create_engine(
+        url,
+        pool_size=5,
+        max_overflow=5,
+        pool_recycle=1800,
+        connect_args={"prepare_threshold": None},
+    )
 
 
 def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not serve the request now (unreachable, restarted,
     busy past the timeout, out of connections), rather than that gamify has a bug."""
-    if isinstance(exc, ConnectionLost | exc_sa.TimeoutError | exc_sa.DisconnectionError):
+    if isinstance(exc, StartOver | exc_sa.TimeoutError | exc_sa.DisconnectionError):
         return True
     orig = exc.orig if isinstance(exc, exc_sa.DBAPIError) else exc
     if isinstance(orig, psycopg.OperationalError):  # connection, restart, deadlock, timeout

@@ -24,9 +24,20 @@ from sqlalchemy import Engine
 from gamify.audit import PLAY_COLUMNS
 
 
-class ConnectionLost(Exception):
+class StartOver(Exception):
+    """The play failed before it wrote anything, for a reason that the next attempt does not
+    share: it can start over from the top."""
+
+
+class ConnectionLost(StartOver):
     """The pooled connection was dead before the play wrote anything (the database restarted,
     or dropped it): nothing was written, so the play can start over on a new connection."""
+
+
+class StatementsLost(StartOver):
+    """The connection no longer had the play's prepared statements (something ran ``DEALLOCATE
+    ALL`` or ``DISCARD ALL`` on it): the transaction was rolled back, and the next attempt
+    prepares them again."""
 
 
 @dataclass(frozen=True)

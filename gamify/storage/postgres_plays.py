@@ -39,6 +39,7 @@ from gamify.storage.play_store import (
     Locked,
     PlayQuery,
     PlayWrite,
+    StatementsLost,
     locked,
     replayed,
     write_params,
@@ -162,6 +163,12 @@ SELECT %(campaign)s, b.key, CAST(b.value AS BIGINT)
 FLUSH = Statement.of("flush", "SELECT pg_logical_emit_message(true, 'gamify.flush', '')")
 STATEMENTS = (LOCK, READ_STATE, READ, WRITE, FLUSH)
 _BEGIN, _COMMIT = b"BEGIN", b"COMMIT"
+# Sent before the statements are prepared on a connection: whatever is left of an earlier
+# preparation (some statements dropped by name, some not) would make PREPARE fail. gamify's
+# engine has psycopg's own automatic preparation off (gamify.storage.database.make_engine), so
+# these are the only prepared statements the connection has.
+_DEALLOCATE = b"DEALLOCATE ALL"
+_MISSING_STATEMENT = b"26000"  # invalid_sql_statement_name
 
 
 # -- the transaction ---------------------------------------------------------------------------
@@ -277,6 +284,8 @@ class PostgresPlays:
         prepare = STATEMENTS if unprepared else ()
         self.broken = True  # until every answer is in: a half-read pipeline cannot be reused
         pgconn.enter_pipeline_mode()
+        if prepare:
+            pgconn.send_query_params(_DEALLOCATE, None)
         for statement in prepare:
             pgconn.send_prepare(statement.name, statement.sql, list(statement.types))
         for step in steps:
@@ -286,17 +295,22 @@ class PostgresPlays:
                 pgconn.send_query_params(step, None)
         pgconn.pipeline_sync()
         _flush(pgconn)
-        results = [_next_result(pgconn) for _ in (*prepare, *steps)]
+        preparing = len(prepare) + 1 if prepare else 0  # DEALLOCATE ALL, then each PREPARE
+        results = [_next_result(pgconn) for _ in range(preparing + len(steps))]
         if _next_result(pgconn).status != pq.ExecStatus.PIPELINE_SYNC:
             raise psycopg.OperationalError("the server's answers are out of step")
         pgconn.exit_pipeline_mode()
-        # Some statements prepared and some not: preparing again would fail on this connection.
-        self.broken = any(r.status != pq.ExecStatus.COMMAND_OK for r in results[: len(prepare)])
+        self.broken = False
         for result in results:
+            if result.error_field(pq.DiagnosticField.SQLSTATE) == _MISSING_STATEMENT:
+                # Dropped behind our back: prepare them all again at the next attempt, which
+                # starts the play over (nothing was written: the transaction is aborted).
+                self.info["gamify_prepared"] = False
+                raise StatementsLost(_str(result.error_message).strip())
             _check(result, pgconn)
         if prepare:
             self.info["gamify_prepared"] = True
-        return results[len(prepare) :]
+        return results[preparing:]
 
 
 def _flush(pgconn: pq.abc.PGconn) -> None:
