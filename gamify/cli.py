@@ -27,7 +27,12 @@ from gamify.errors import BundleError, CampaignError, GamifyError
 from gamify.extension import GamifyState, build_state, state
 from gamify.odds import OddsReport, odds_report, plays
 from gamify.simulate import Simulation, export_simulation, simulate
-from gamify.storage.database import current_revision
+from gamify.storage.database import (
+    SchemaBehind,
+    current_revision,
+    database_unavailable,
+)
+from gamify.storage.database import upgrade as upgrade_schema
 from gamify.verify import Report, verify_bundle
 
 FINDING = 1
@@ -164,7 +169,13 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Apply the migrations this version of gamify needs (safe to run on every deploy)."""
-    current = _state()  # building the state migrates, under a lock
+    current = _state(start=False)
+    try:
+        upgrade_schema(current.engine)  # one process at a time, under a database lock
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        raise click.ClickException(f"the gamify database is not available: {exc}") from None
     click.echo(f"gamify database at revision {current_revision(current.engine)}")
 
 
@@ -174,8 +185,23 @@ class _Standalone:
         self.campaigns = campaigns
 
 
-def _state() -> GamifyState:
-    """The running app's state under ``flask gamify``, else one built from the options."""
+def _state(*, start: bool = True) -> GamifyState:
+    """The running app's state under ``flask gamify``, else one built from the options;
+    with ``start``, its schema checked (or upgraded) and campaigns loaded."""
+    current = _found_state()
+    if start:
+        try:
+            current.start()
+        except SchemaBehind as exc:
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            raise click.ClickException(f"the gamify database is not available: {exc}") from None
+    return current
+
+
+def _found_state() -> GamifyState:
     if has_app_context():
         return state()
     ctx = click.get_current_context()
@@ -191,6 +217,7 @@ def _state() -> GamifyState:
         database_url=options.database_url,
         campaigns=campaigns,
         secret=os.environ.get("GAMIFY_SECRET_KEY") or "gamify-cli",
+        start=False,
     )
 
 

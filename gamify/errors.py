@@ -53,6 +53,24 @@ class BundleError(GamifyError):
         super().__init__(f"{where}: {rule}: {detail}")
 
 
+class InvalidCustomerId(GamifyError, ValueError):
+    """The store passed a customer id gamify cannot sign (empty, not text, or too long): a bug
+    in the storefront's code, named with the limit so it is fixed there."""
+
+    def __init__(self, customer_id: object, limit: int) -> None:
+        self.customer_id = customer_id
+        self.limit = limit
+        got = (
+            f"{len(customer_id)} characters"
+            if isinstance(customer_id, str)
+            else type(customer_id).__name__
+        )
+        super().__init__(
+            f"a customer id must be a string of 1 to {limit} characters (got {got}); "
+            "use the store's stable, never reused id of the customer"
+        )
+
+
 class PlayError(GamifyError):
     """A request the service refuses; :attr:`code` is the API's machine-readable code."""
 

@@ -84,7 +84,9 @@ class Registry:
         report = ReloadReport()
         if not self.folder.is_dir():
             log.warning("gamify: campaign folder %s does not exist; no campaigns", self.folder)
-        self._signature = self.signature()
+        # Recorded only once every file is loaded: when the database fails under a file's load,
+        # the next check loads them again instead of believing the folder is up to date.
+        signature = self.signature()
         seen: dict[str, Path] = {}
         by_file: dict[Path, str] = {}
         for path in self.files():
@@ -123,6 +125,7 @@ class Registry:
             report.removed.append(campaign_id)
             log.info("gamify: %s removed (its file is gone)", campaign_id)
         self._by_file = by_file
+        self._signature = signature
         return report
 
     def get(self, campaign_id: str) -> Campaign:

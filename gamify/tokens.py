@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from gamify.errors import InvalidToken
+from gamify.errors import InvalidCustomerId, InvalidToken
 
 SALT = "gamify.customer"
+MAX_CUSTOMER_ID = 256
 
 
 class CustomerTokens:
@@ -15,8 +16,8 @@ class CustomerTokens:
         self.max_age = max_age
 
     def sign(self, customer_id: str) -> str:
-        if not isinstance(customer_id, str) or not customer_id or len(customer_id) > 256:
-            raise ValueError("a customer id is a non-empty string of at most 256 characters")
+        if not isinstance(customer_id, str) or not 1 <= len(customer_id) <= MAX_CUSTOMER_ID:
+            raise InvalidCustomerId(customer_id, MAX_CUSTOMER_ID)
         return self.serializer.dumps(customer_id)
 
     def customer(self, token: str | None) -> str:

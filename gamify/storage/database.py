@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as exc_sa
 from sqlalchemy.engine import make_url
 
+from gamify.errors import GamifyError
 from gamify.storage.play_store import StartOver
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -96,16 +97,41 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+class SchemaBehind(GamifyError):
+    """The database's schema is older than this gamify, and upgrading on start is off."""
+
+    def __init__(self, current: str | None, head: str) -> None:
+        self.current = current
+        self.head = head
+        super().__init__(
+            f"the gamify database is at revision {current or '(empty)'} and this version needs "
+            f"{head}: run `flask gamify db upgrade` (or `gamify db upgrade`), or set "
+            "GAMIFY_AUTO_UPGRADE = True"
+        )
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The options are a ConfigParser's, which reads "%" as the start of an interpolation: a URL
+    # with a %-escape (a password with "@", a path with a space) must have it doubled.
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaBehind` unless the schema is at this version's newest revision."""
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert head is not None  # the package ships its migrations
+    current = current_revision(engine)
+    if current != head:
+        raise SchemaBehind(current, head)
 
 
 def upgrade(engine: Engine) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context, url_for
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.routing import RequestRedirect
 
 from gamify.campaign import Campaign
 from gamify.campaign_schema import campaign_schema
@@ -352,10 +353,14 @@ def _before() -> Response | None:
         return None
     current = state()
     routing = request.routing_exception
+    if isinstance(routing, RequestRedirect):
+        return problems.misspelt_path(routing)
     if routing is not None and routing.code in (404, 405):
         return problems.from_http_error(routing)
-    if cors.is_preflight() and routing is None:
-        return cors.preflight(current.settings)
+    if request.method == "OPTIONS":
+        return (cors.is_preflight() and cors.preflight(current.settings)) or _allowed_methods()
+    if request.path.startswith(f"{current.settings.url_prefix}/api/") and not current.ready():
+        return problems.unavailable(None)  # the database is away since the app started
     if request.method == "POST":
         limit = current.settings.max_body
         # Werkzeug stops reading a body without Content-Length at this size (without an
@@ -368,10 +373,20 @@ def _before() -> Response | None:
     return None
 
 
+def _allowed_methods() -> Response:
+    """A plain ``OPTIONS`` (or a preflight from an origin not allowed): the methods, no body."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]  # no body, nothing to type
+    rule = request.url_rule
+    response.headers["Allow"] = ", ".join(sorted(rule.methods or ())) if rule else "OPTIONS"
+    return response
+
+
 @blueprint.after_app_request
 def _after(response: Response) -> Response:
     if not under_prefix(request.path):
         return response
+    response.headers["X-Content-Type-Options"] = "nosniff"
     if "Authorization" in request.headers or request.endpoint in _CUSTOMER_VIEWS:
         response.headers["Cache-Control"] = "no-store"
     cors.add_headers(response, state().settings)

@@ -34,6 +34,7 @@ def preflight(settings: Settings) -> Response | None:
     if allowed_origin(settings) is None:
         return None
     response = Response(status=204)
+    del response.headers["Content-Type"]  # no body, nothing to type
     response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
     response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
     response.headers["Access-Control-Max-Age"] = MAX_AGE

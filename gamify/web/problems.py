@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+from urllib.parse import urlsplit
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import RequestRedirect
 
 from gamify.errors import LimitReached, PlayError
 from gamify.rules import iso_utc
@@ -144,10 +146,19 @@ def _http_detail(status: int, exc: HTTPException) -> str:
     return str(exc.description or HTTP_STATUS_CODES.get(status, "bad request"))
 
 
-def unavailable(exc: BaseException) -> Response:
+def misspelt_path(redirect: RequestRedirect) -> Response:
+    """A path the router would redirect (a doubled slash): the API's paths are exact, so the
+    caller's bug is named, with the path it meant, rather than answered with a redirect."""
+    meant = urlsplit(redirect.new_url).path
+    return problem(404, "not_found", f"there is nothing at {request.path}; did you mean {meant}?")
+
+
+def unavailable(exc: BaseException | None) -> Response:
     """The database is down, restarting or busy: the client retries (with its Idempotency-Key,
-    a play whose answer was lost is returned rather than played twice)."""
-    log.warning("gamify: database unavailable on %s %s: %s", request.method, request.path, exc)
+    a play whose answer was lost is returned rather than played twice). ``None``: the app
+    started without its database, and has logged why."""
+    if exc is not None:
+        log.warning("gamify: database unavailable on %s %s: %s", request.method, request.path, exc)
     return problem(
         503,
         "unavailable",
