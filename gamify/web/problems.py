@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-from urllib.parse import urlsplit
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
