@@ -15,10 +15,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/gamify demo
 
+# ESLint (eslint.config.js) checks the widget's JavaScript and the demo's, from a local
+# node_modules installed by `npm ci` (package-lock.json); node and npm come from apt when missing.
 lint: $(STAMP)
 	$(PY) -m ruff check gamify tests bench
 	$(PY) -m ruff format --check gamify tests bench
 	$(PY) -m mypy
+	@command -v npm >/dev/null 2>&1 || ( \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm )
+	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
+	npx --no-install eslint --max-warnings 0 .
 
 # The browser tests (tests/test_browser.py) drive Debian's chromium; Playwright's own browser
 # download (`playwright install`) is never used.
@@ -48,4 +56,4 @@ bench: $(STAMP)
 	$(PY) bench/plays.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis instance/gamify-demo
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis instance/gamify-demo

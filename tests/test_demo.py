@@ -141,10 +141,64 @@ def test_the_shop_embeds_the_wheel_behind_the_launcher_and_the_scratch_card_inli
     assert tags[SCRATCH]["data-target"] == "#scratch"
     assert [d for d in Tags(html).all("div") if d.get("id") == "scratch"]
     # the cart listens for gamify:result and writes the coupon as text only
-    assert '<script src="/static/demo.js" defer></script>' in html
+    [demo] = [s for s in Tags(html).all("script") if s.get("src") == "/static/demo.js"]
+    assert "defer" in demo
     script = client.get("/static/demo.js").get_data(as_text=True)
     assert "gamify:result" in script and "textContent" in script
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+
+
+# -- Content-Security-Policy ------------------------------------------------------------------
+
+
+def test_every_page_sends_a_strict_csp_and_has_nothing_inline(client: FlaskClient) -> None:
+    """``default-src 'self'``: every script and style of the demo is a file of its own."""
+    for url, status in (
+        ("/", 200),
+        ("/?lang=en&customer=ana", 200),
+        (f"/fairness/{WHEEL}", 200),
+        ("/no-such-page", 404),
+    ):
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert response.headers["Content-Security-Policy"] == "default-src 'self'", url
+        html = response.get_data(as_text=True)
+        tags = Tags(html)
+        assert all(s.get("src") for s in tags.all("script")), f"{url}: an inline script"
+        assert not tags.all("style"), f"{url}: a <style> element"
+        assert not any("style" in attrs for _, attrs in tags.tags), f"{url}: a style attribute"
+        assert not any(name.startswith("on") for _, attrs in tags.tags for name in attrs), (
+            f"{url}: an inline event handler"
+        )
+        assert "javascript:" not in html
+    # the product pictures keep their colours, from data-tint (demo.js sets them)
+    html = page(client, "/")
+    assert [d["data-tint"] for d in Tags(html).all("div") if "data-tint" in d] == [
+        p.tint for p in PRODUCTS
+    ]
+    # the API, and the files, are not the demo's pages: no policy of the demo on them
+    assert "Content-Security-Policy" not in client.get("/gamify/api/campaigns").headers
+    assert "Content-Security-Policy" not in client.get("/static/demo.css").headers
+
+
+def test_every_script_carries_the_nonce_of_its_page(app: Flask, client: FlaskClient) -> None:
+    """A nonce-based policy works too: set DEMO_CONTENT_SECURITY_POLICY, {nonce} in it."""
+    policy = "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'"
+    app.config["DEMO_CONTENT_SECURITY_POLICY"] = policy
+    try:
+        seen = set()
+        for _ in range(2):
+            response = client.get("/")
+            html = response.get_data(as_text=True)
+            nonces = {s.get("nonce") for s in Tags(html).all("script")}
+            [nonce] = nonces
+            assert nonce and len(nonce) >= 22
+            assert response.headers["Content-Security-Policy"] == policy.replace("{nonce}", nonce)
+            assert len(widgets(html)) == 2  # the widget tags carry it (gamify_widget(nonce=…))
+            seen.add(nonce)
+        assert len(seen) == 2  # a new one for every page
+    finally:
+        del app.config["DEMO_CONTENT_SECURITY_POLICY"]
 
 
 def test_the_shop_shows_six_products_landmarks_and_labels(client: FlaskClient) -> None:

@@ -2,16 +2,23 @@
 
 The language (``?lang=``, Spanish by default) and the signed-in customer (``?customer=``,
 ``demo-customer`` by default) travel in the query string, so every link keeps them.
+
+The pages send a strict ``Content-Security-Policy`` (:data:`CSP`, ``default-src 'self'``): the
+store and the widget work with nothing inline. A per-request nonce is on every ``<script>`` of
+the demo (the widget's through ``gamify_widget(…, nonce=…)``), so the policy may also be a
+nonce-based one: set ``DEMO_CONTENT_SECURITY_POLICY`` in the app's config, where ``{nonce}``
+stands for the request's nonce (the browser tests run the demo under both).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
@@ -34,6 +41,10 @@ from .shop import (
 )
 
 blueprint = Blueprint("demo", __name__)
+
+#: The policy the demo's pages send unless the app's config has ``DEMO_CONTENT_SECURITY_POLICY``.
+CSP = "default-src 'self'"
+CSP_CONFIG = "DEMO_CONTENT_SECURITY_POLICY"
 
 
 def current_lang() -> str:
@@ -60,6 +71,24 @@ def local(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+def csp_nonce() -> str:
+    """This request's nonce for ``<script nonce>``: fresh for every page."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    nonce: str = g.csp_nonce
+    return nonce
+
+
+@blueprint.after_app_request
+def _content_security_policy(response: Response) -> Response:
+    """The policy on the demo's HTML pages (its own, and its 404 page); gamify's API and the
+    static files are left as they are."""
+    if response.mimetype == "text/html" and request.blueprint != "gamify":
+        policy = str(current_app.config.get(CSP_CONFIG, CSP))
+        response.headers["Content-Security-Policy"] = policy.replace("{nonce}", csp_nonce())
+    return response
+
+
 @blueprint.app_context_processor
 def _page_globals() -> dict[str, Any]:
     lang = current_lang()
@@ -67,6 +96,7 @@ def _page_globals() -> dict[str, Any]:
     here = request.method == "GET" and request.endpoint in ("demo.index", "demo.fairness_page")
     return {
         "lang": lang,
+        "csp_nonce": csp_nonce,
         "t": TEXTS[lang],
         "customer": current_customer(),
         "link": link,

@@ -209,6 +209,21 @@ def widget_script_pinned(digest: str) -> Response:
     return widget_assets.serve(digest)
 
 
+def widget_module(name: str, digest: str) -> Response:
+    return widget_assets.serve_module(name, digest)
+
+
+# One route per module (``/widgets/wheel.<digest>.js``, …), each documented in /openapi.json.
+for _module in widget_assets.MODULES:
+    blueprint.add_url_rule(
+        f"/widgets/{_module}.<digest>.js",
+        "widget_module",
+        widget_module,
+        defaults={"name": _module},
+        methods=["GET"],
+    )
+
+
 @blueprint.get("/schema/campaign.json")
 def campaign_json_schema() -> Response:
     return json_response(campaign_schema())

@@ -15,6 +15,7 @@ from typing import Any
 from gamify import __version__ as _version
 from gamify.rules import ALGORITHM
 from gamify.web.problems import CODES, PROBLEM_MIMETYPE
+from gamify.web.widget_assets import MODULES as WIDGET_MODULES
 
 CAMPAIGN_ID_PATTERN = "^[a-z0-9-]{1,64}$"
 CLIENT_SEED_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
@@ -359,10 +360,10 @@ _RESPONSES: dict[str, Any] = {
 }
 
 
-def _widget_responses(cache: str) -> dict[str, Any]:
+def _widget_responses(cache: str, what: str = "the widget's loader") -> dict[str, Any]:
     headers = {
         "ETag": {
-            "description": "the bundle's content hash, quoted; with `-gzip` appended for the "
+            "description": "the script's content hash, quoted; with `-gzip` appended for the "
             "gzip representation",
             "required": True,
             "schema": {"type": "string"},
@@ -371,8 +372,7 @@ def _widget_responses(cache: str) -> dict[str, Any]:
     }
     return {
         "200": {
-            "description": "the widget: loader, wheel, scratch card and styles in one script; "
-            "gzip (`Content-Encoding: gzip`) when the client accepts it",
+            "description": f"{what}; gzip (`Content-Encoding: gzip`) when the client accepts it",
             "headers": {
                 **headers,
                 "Content-Encoding": {
@@ -384,6 +384,62 @@ def _widget_responses(cache: str) -> dict[str, Any]:
         },
         "304": {"description": "`If-None-Match` names the current script", "headers": headers},
     }
+
+
+# What each module of the widget is (widgets/<name>.js, docs/widgets.md).
+_WIDGET_MODULE_SUMMARIES = {
+    "frame": "the frame around every game: the inline panel, or the floating button and its "
+    "dialog; messages, results and coupons",
+    "wheel": "the spin wheel",
+    "scratch": "the scratch card",
+    "verify": "the “Verify this draw” panel",
+}
+
+
+def _widget_module_paths() -> dict[str, Any]:
+    """``/widgets/<name>.{digest}.js`` for each module the loader may load."""
+    paths: dict[str, Any] = {}
+    for name in WIDGET_MODULES:
+        what = _WIDGET_MODULE_SUMMARIES.get(name, f"the widget's `{name}` module")
+        paths[f"/widgets/{name}.{{digest}}.js"] = {
+            "get": {
+                "operationId": f"getWidgetModule{name.title().replace('-', '')}",
+                "summary": f"A module of the widget: {what}",
+                "description": "The loader (`/widget.js`) adds this script to the page when the "
+                "page needs it; its URL has the module's content hash, written into the loader, "
+                "and is cached for a year. Another well-formed hash (a loader of another deploy) "
+                "is redirected to the current module; anything else is a 404 `not_found`.",
+                "security": [{}],
+                "parameters": [
+                    {
+                        "name": "digest",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": WIDGET_DIGEST_PATTERN},
+                    },
+                    *_params("IfNoneMatch"),
+                ],
+                "responses": {
+                    **_widget_responses("`public, max-age=31536000, immutable`", what),
+                    "307": {
+                        "description": "not the current hash: the current module's URL",
+                        "headers": {
+                            "Location": {
+                                "description": "`<name>.<current hash>.js`, relative to this URL",
+                                "required": True,
+                                "schema": {"type": "string"},
+                            },
+                            "Cache-Control": {
+                                "description": "`no-store`",
+                                "schema": {"type": "string"},
+                            },
+                        },
+                    },
+                    "404": _problem("`not_found`: not a module's hash"),
+                },
+            }
+        }
+    return paths
 
 
 def _responses(name: str) -> dict[str, str]:
@@ -519,9 +575,11 @@ def _paths() -> dict[str, Any]:
         "/widget.js": {
             "get": {
                 "operationId": "getWidget",
-                "summary": "The widget script that the storefront's `<script>` tag loads",
+                "summary": "The widget's loader, the script that the storefront's `<script>` tag "
+                "loads",
                 "description": "It reads its tag's `data-campaign`, `data-customer`, "
-                "`data-lang` and `data-target` (docs/widgets.md). Cached for 5 minutes.",
+                "`data-lang` and `data-target` (docs/widgets.md), and loads the modules the page "
+                "needs from `/widgets/<name>.<hash>.js`. Cached for 5 minutes.",
                 "security": [{}],
                 "parameters": _params("IfNoneMatch"),
                 "responses": _widget_responses("`public, max-age=300`"),
@@ -549,6 +607,7 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        **_widget_module_paths(),
         "/schema/campaign.json": {
             "get": {
                 "operationId": "getCampaignSchema",
