@@ -16,6 +16,8 @@ from gamify.campaign_yaml import MAX_TEXT, iana_timezones
 SCHEMA_ID = "https://gamify.dev/schema/campaign.json"
 
 _SLUG = "^[a-z0-9-]{1,64}$"
+# Relative, and no part that starts with a dot but `.` itself (so no `..`, `.env`, `.git/`).
+_POOL = r"^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?\.(?![/\\]|$)).+$"
 _DATE_TIME = (
     r"^\d{4}-\d{2}-\d{2}"
     r"([Tt ]\d{2}(:?\d{2}(:?\d{2}([.,]\d+)?)?)?(\s*([Zz]|[+-]\d{2}(:?\d{2})?))?)?$"
@@ -168,7 +170,10 @@ def _definitions() -> dict[str, Any]:
                     "examples": [12.5],
                 },
                 "stock": {
-                    "description": "Optional: how many can be given in total. No limit if absent.",
+                    "description": (
+                        "How many can be given in total; no limit if absent. Required with a "
+                        "coupon pool, and at most its number of codes."
+                    ),
                     "type": "integer",
                     "minimum": 0,
                     "examples": [1000],
@@ -200,6 +205,12 @@ def _definitions() -> dict[str, Any]:
                 {"required": ["weight"], "not": {"required": ["percent"]}},
                 {"required": ["percent"], "not": {"required": ["weight"]}},
             ],
+            # Each award takes a pool code: a prize with a pool has a stock.
+            "if": {
+                "required": ["coupon"],
+                "properties": {"coupon": {"type": "object", "required": ["pool"]}},
+            },
+            "then": {"required": ["stock"]},
         },
         "limit": {
             "description": "At most `plays` plays per day, per week or in the whole campaign.",
@@ -244,10 +255,13 @@ def _definitions() -> dict[str, Any]:
                     "properties": {
                         "pool": {
                             "description": (
-                                "A file of ready-made codes, one per line, next to this file."
+                                "A CSV file of ready-made codes, one per line, each once, in "
+                                "this file's folder (or below it; no `..`, no hidden files, no "
+                                "absolute path). The prize needs a stock of at most its codes."
                             ),
                             "type": "string",
                             "minLength": 1,
+                            "pattern": _POOL,
                             "examples": ["coupons/ten-off.csv"],
                         }
                     },

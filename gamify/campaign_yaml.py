@@ -8,6 +8,7 @@ Campaign or a :class:`CampaignError`.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import math
 import re
@@ -21,7 +22,7 @@ from typing import cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from gamify.campaign import Campaign, Coupon, Prize, Text
-from gamify.coupons import read_pool
+from gamify.coupons import MAX_CODE, PoolPathError, pool_path, read_pool_lines
 from gamify.errors import CampaignError, ConfigIssue
 from gamify.rules import GAMES, MAX_TOTAL_WEIGHT, PERIODS, Budget, Limit, Period
 from gamify.yaml_nodes import Located, join, parse_yaml
@@ -145,6 +146,12 @@ def _shown(node: Located) -> str:
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
+def _short(text: str) -> str:
+    """A value from a file, quoted and cut to a readable length, for ``(got X)``."""
+    shown = repr(text)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
 def _suggest(word: str, choices: Collection[str]) -> str:
     close = difflib.get_close_matches(word, sorted(choices), n=1)
     return f"; did you mean `{close[0]}`?" if close else ""
@@ -204,6 +211,8 @@ class _Checker:
         """Fields of each prize by id, even of prizes with mistakes, for the fallback checks."""
         self.all_prize_ids = False
         """Whether every prize's id could be read, so a fallback not among them is a mistake."""
+        self.pool_seen: dict[str, tuple[str, str, int]] = {}
+        """Codes of the pools read so far: the prize, the pool as written, and the line."""
 
     def report(self, node: Located, message: str, got: str | None = None) -> None:
         self.issues.append(_issue(self.file, node, message, got))
@@ -463,21 +472,68 @@ class _Checker:
         color = self.color(n) if (n := fields.get("color")) else None
         coupon = self.coupon(n) if (n := fields.get("coupon")) else None
         if coupon is not None and coupon.pool is not None:
-            self.pool_covers_stock(fields["coupon"], coupon.pool, stock)
+            # Each award takes a code of its own: the stock, published in the audit log's config,
+            # is what makes the fallback after the last code one that anyone can re-derive.
+            codes = self.pool_codes(fields["coupon"], coupon.pool, prize_id)
+            if codes is not None and (stock is None or stock > codes):
+                message = f"a prize with a coupon pool needs a stock of at most its {codes} codes"
+                self.report(fields["coupon"], message, "no stock" if stock is None else str(stock))
         if len(self.issues) > before or prize_id is None or label is None or win is None:
             return None
         return _PrizeDraft(prize_id, label, weight, percent, stock, value, win, color, coupon)
 
-    def pool_covers_stock(self, node: Located, pool: Path, stock: int | None) -> None:
-        """Each award needs its own pool code, so a pool prize's stock must fit in the pool."""
+    def pool_codes(self, node: Located, pool: Path, prize_id: str | None) -> int | None:
+        """How many codes the pool gives, each given once: a code twice in the pool, or also in
+        another prize's pool, would leave a prize with fewer codes than its stock."""
+        where = node.entries.get("pool", node)
         try:
-            codes = len(read_pool(pool))
-        except (OSError, UnicodeDecodeError) as exc:
-            self.report(node, f"coupon pool cannot be read: {exc}")
-            return
-        if stock is None or stock > codes:
-            message = f"a prize with a coupon pool needs a stock of at most its {codes} codes"
-            self.report(node, message, "no stock" if stock is None else str(stock))
+            lines = read_pool_lines(pool)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            self.report(where, f"coupon pool cannot be read: {exc}", _shown(where))
+            return None
+        name = str(where.scalar) if where.kind == "str" else pool.name
+        before = len(self.issues)
+        long = [(line, code) for line, code in lines if len(code) > MAX_CODE]
+        odd = [(line, code) for line, code in lines if not code.isprintable()]
+        kinds = (
+            (long, f"a code longer than {MAX_CODE} characters"),
+            (odd, "a code with an invisible or control character"),
+        )
+        for found, what in kinds:
+            if found:
+                line, code = found[0]
+                more = f" ({len(found) - 1} more such lines)" if len(found) > 1 else ""
+                message = f"line {line} of {name} has {what}{more}"
+                self.report(where, message, _short(code))
+        first: dict[str, int] = {}
+        twice: list[tuple[int, str, int]] = []
+        shared: list[tuple[int, str, tuple[str, str, int]]] = []
+        for line, code in lines:
+            if code in first:
+                twice.append((line, code, first[code]))
+                continue
+            first[code] = line
+            if code in self.pool_seen:
+                shared.append((line, code, self.pool_seen[code]))
+        if twice:
+            line, code, earlier = twice[0]
+            more = f"; {len(twice) - 1} more codes are repeated" if len(twice) > 1 else ""
+            message = (
+                f"duplicate code in coupon pool: line {line} of {name} repeats line "
+                f"{earlier}{more}; each code can be given only once"
+            )
+            self.report(where, message, _short(code))
+        if shared:
+            line, code, (other, other_name, other_line) = shared[0]
+            more = f"; {len(shared) - 1} more codes are shared" if len(shared) > 1 else ""
+            message = (
+                f"code on line {line} of {name} is also in the pool of prize `{other}` (line "
+                f"{other_line} of {other_name}){more}; each code can be given only once"
+            )
+            self.report(where, message, _short(code))
+        for code, line in first.items():
+            self.pool_seen.setdefault(code, (prize_id or "?", name, line))
+        return len(lines) if len(self.issues) == before else None
 
     def one_style(self, prizes: Sequence[Located]) -> None:
         """The first prize's odds style (weight or percent) is the file's; others must follow."""
@@ -528,6 +584,11 @@ class _Checker:
             if key in fields:
                 message = f"the fallback prize cannot have {what}; remove `{key}`"
                 self.report(fields[key], message, _shown(fields[key]))
+        coupon = fields.get("coupon")
+        if coupon is not None and coupon.kind == "mapping" and "pool" in coupon.entries:
+            pool = coupon.entries["pool"]
+            message = "the fallback prize cannot have a coupon pool (its codes run out)"
+            self.report(pool, f"{message}; use a pattern", _shown(pool))
         return prize_id
 
     def color(self, node: Located) -> str | None:
@@ -562,11 +623,15 @@ class _Checker:
         name = self.word(pool, "the path of a file of codes, relative to this file")
         if name is None:
             return None
+        try:  # checked before anything is opened: a pool never reads outside the folder
+            path = pool_path(self.folder, name)
+        except PoolPathError as exc:
+            self.report(pool, f"the coupon pool {exc}", _shown(pool))
+            return None
         try:
-            path = (self.folder / name).resolve()
             exists = path.is_file()
-        except (OSError, ValueError, RuntimeError):
-            path, exists = self.folder / name, False
+        except OSError:
+            exists = False
         if not exists:
             self.report(pool, f"file not found: {path}", _shown(pool))
             return None

@@ -8,24 +8,46 @@ reads and writes goes through :mod:`gamify.storage.play_store`; the decisions ar
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import hmac
 import json
+import logging
+import os
 import re
+import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gamify import fairness
-from gamify.audit import PLAY_COLUMNS, bundle_line, chain_row, epoch_record, play_record, pseudonym
+from gamify.audit import (
+    PLAY_COLUMNS,
+    ZERO_HASH,
+    bundle_line,
+    chain_row,
+    epoch_record,
+    play_record,
+    pseudonym,
+)
 from gamify.campaign import Campaign, Prize
 from gamify.canonical import canonical_json
-from gamify.coupons import make_code, read_pool
-from gamify.errors import CampaignInactive, InvalidRequest, LimitReached, NotFound
+from gamify.coupons import PoolPathError, make_code, read_pool
+from gamify.errors import (
+    CampaignError,
+    CampaignInactive,
+    ConfigIssue,
+    InvalidRequest,
+    LimitReached,
+    NotFound,
+)
 from gamify.periods import local_date, period_end, period_key
 from gamify.rules import Ledger, award
 from gamify.storage.database import writing
@@ -51,6 +73,13 @@ from gamify.storage.tables import (
 )
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("gamify")
+BUNDLE_CHUNK = 5000
+"""Plays read per transaction while a bundle is built (about 2.5 MB of bundle)."""
+BUNDLE_FORMAT = "gamify-bundle-1"
+"""Part of every bundle's digest: a change to how bundles are written must change it."""
+STALE_BUILD = 3600.0
+"""Seconds after which a half-written bundle (its worker died) is removed from the cache."""
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 campaign_t: Table = CampaignState.__table__  # type: ignore[attr-defined]
@@ -94,6 +123,42 @@ class EpochInfo:
     revealed_at: datetime | None
 
 
+@dataclass(frozen=True)
+class BundleSnapshot:
+    """What a campaign's bundle holds, read at one moment: the plays with ``seq < head`` (the
+    last of them hashing to ``head_hash``), the config versions (hash and JSON text, oldest
+    first) and the epochs."""
+
+    campaign: str
+    head: int
+    head_hash: str
+    configs: tuple[tuple[str, str], ...]
+    epochs: tuple[EpochInfo, ...]
+
+    @property
+    def etag(self) -> str:
+        """A digest of everything the bundle's bytes follow from (the head hash chains every
+        play before it): equal digests, equal bundles."""
+        summary = {
+            "format": BUNDLE_FORMAT,
+            "campaign": self.campaign,
+            "head": self.head,
+            "head_hash": self.head_hash,
+            "configs": [config_hash for config_hash, _ in self.configs],
+            "epochs": [[e.epoch, e.commitment, e.server_seed] for e in self.epochs],
+        }
+        return hashlib.sha256(canonical_json(summary)).hexdigest()
+
+
+@dataclass(frozen=True)
+class OpenBundle:
+    """A bundle written out and open for reading from its start; the reader closes it."""
+
+    file: BinaryIO
+    size: int
+    etag: str
+
+
 def cents(value: Decimal | None) -> int:
     return int((value or 0) * 100)
 
@@ -112,9 +177,16 @@ class Service:
 
     def sync(self, campaign: Campaign) -> None:
         """Record this config version, create state and epoch 0 (seed committed before any play),
-        import new pool codes; safe to run from every worker at once."""
+        import new pool codes; safe to run from every worker at once.
+
+        Raises :class:`CampaignError` (the registry then keeps the last good version) when a
+        pool cannot give each of its codes to its prize: a code the log already holds for
+        another prize, or as a pattern code, would leave the pool short of the stock the config
+        publishes, and the fallback given then could not be verified.
+        """
         now = self.clock()
         seed = fairness.new_server_seed()
+        pools = _pool_rows(campaign)
         with writing(self.engine) as conn:
             _insert_missing(conn, campaign_t, [{"id": campaign.id}], ["id"])
             _insert_missing(
@@ -138,13 +210,10 @@ class Service:
                 "opened_at": now,
             }
             _insert_missing(conn, epoch_t, [epoch_zero], ["campaign", "epoch"])
-            for prize in campaign.prizes:
-                if prize.coupon is not None and prize.coupon.pool is not None:
-                    codes = [
-                        {"campaign": campaign.id, "code": code, "prize": prize.id, "position": i}
-                        for i, code in enumerate(read_pool(prize.coupon.pool))
-                    ]
-                    _insert_missing(conn, coupon_t, codes, ["campaign", "code"])
+            for index, rows in pools.items():
+                _insert_missing(conn, coupon_t, rows, ["campaign", "code"])
+                _check_pool(conn, campaign, index, rows)  # raising rolls all of this back
+            _count_awards_once(conn, campaign.id)
         self.reveal_if_ended(campaign)
 
     def reveal_if_ended(self, campaign: Campaign) -> None:
@@ -309,6 +378,18 @@ class Service:
         awarded = campaign.prize(
             award(rules, drawn, _ledger(campaign, counts, day, found.spent_total_cents)).id
         )
+        if _pool_is_empty(awarded, found):
+            # A pool of N codes is the prize's stock (the config says at most N), and each of
+            # its codes is the prize's (sync checks), so this is out of stock: the ledger has
+            # already given the fallback. Here only if codes were taken out of the database.
+            log.error(
+                "gamify: the coupon pool of %s/%s has no code left before its stock ran out "
+                "(were codes deleted from gamify_coupon?); the fallback is given, and the audit "
+                "bundle will show this play as a fallback the log does not imply",
+                campaign.id,
+                awarded.id,
+            )
+            awarded = campaign.prize(campaign.fallback)
         row = chain_row(
             prev_hash=found.head_hash,
             seq=found.next_seq,
@@ -324,8 +405,9 @@ class Service:
         )
         coupon = _coupon(tx, campaign, awarded, found, candidates)
         bumps = dict.fromkeys(scopes, 1)
-        if awarded.stock is not None:
-            bumps[f"prize:{awarded.id}"] = 1
+        # Every award counts, with stock or not: a later version may give the prize a stock,
+        # and the verifier counts the awards of every version against it (CONTRACT §5).
+        bumps[f"prize:{awarded.id}"] = 1
         if awarded.value:
             bumps[f"spend:{day}"] = cents(awarded.value)
         tx.write(
@@ -374,38 +456,156 @@ class Service:
             if wanted.get(r.player) == r.campaign
         ]
 
-    def bundle_lines(self, campaign_id: str) -> Iterator[str]:
-        """The audit bundle, line by line, streamed from the database in ``seq`` order."""
+    def bundle_snapshot(self, campaign_id: str) -> BundleSnapshot:
+        """What the campaign's bundle holds now, read in one short transaction: the log's head
+        first, then the config versions and epochs, which are recorded before any play uses
+        them. So the snapshot covers every play up to the head, on PostgreSQL's READ COMMITTED
+        as on SQLite, and plays made later are simply not in it."""
         with self.engine.connect() as conn:
-            used = select(play_t.c.config_hash).where(play_t.c.campaign == campaign_id).distinct()
+            head = conn.execute(
+                select(campaign_t.c.next_seq, campaign_t.c.head_hash).where(
+                    campaign_t.c.id == campaign_id
+                )
+            ).first()
             configs = conn.execute(
-                select(config_t)
-                .where(config_t.c.campaign == campaign_id, config_t.c.config_hash.in_(used))
+                select(config_t.c.config_hash, config_t.c.config)
+                .where(config_t.c.campaign == campaign_id)
                 .order_by(config_t.c.created_at, config_t.c.config_hash)
             ).all()
-            for cfg in configs:
-                config = json.loads(cfg.config)
-                yield bundle_line(
-                    {
-                        "type": "campaign",
-                        "id": campaign_id,
-                        "config_hash": cfg.config_hash,
-                        "config": config,
-                    }
+            epochs = _epochs(conn, campaign_id)
+        return BundleSnapshot(
+            campaign=campaign_id,
+            head=head.next_seq if head is not None else 0,
+            head_hash=head.head_hash if head is not None else ZERO_HASH,
+            configs=tuple((c.config_hash, c.config) for c in configs),
+            epochs=tuple(epochs),
+        )
+
+    def bundle_lines(
+        self, campaign_id: str, snapshot: BundleSnapshot | None = None
+    ) -> Iterator[str]:
+        """The audit bundle of CONTRACT §5, line by line: config versions, epochs, then the
+        plays of the snapshot (by default, one taken now) in ``seq`` order.
+
+        Every read is a short transaction of its own: the plays come :data:`BUNDLE_CHUNK` at a
+        time by ``seq`` (keyset pagination up to the snapshot's head), and no connection is
+        held between chunks, so a consumer that stops reading holds nothing in the database.
+        """
+        snap = snapshot or self.bundle_snapshot(campaign_id)
+        used: set[str] = set()
+        if snap.head:
+            with self.engine.connect() as conn:
+                used.update(
+                    conn.execute(
+                        select(play_t.c.config_hash)
+                        .where(play_t.c.campaign == campaign_id, play_t.c.seq < snap.head)
+                        .distinct()
+                    ).scalars()
                 )
-            for e in _epochs(conn, campaign_id):
-                yield bundle_line(epoch_record(campaign_id, e.epoch, e.commitment, e.server_seed))
-            result = conn.execution_options(yield_per=2000).execute(
-                select(*[play_t.c[c] for c in PLAY_COLUMNS])
-                .where(play_t.c.campaign == campaign_id)
-                .order_by(play_t.c.seq)
-            )
-            for r in result:
+        for config_hash, config in snap.configs:
+            if config_hash in used:
+                record = {
+                    "type": "campaign",
+                    "id": campaign_id,
+                    "config_hash": config_hash,
+                    "config": json.loads(config),
+                }
+                yield bundle_line(record)
+        for e in snap.epochs:
+            yield bundle_line(epoch_record(campaign_id, e.epoch, e.commitment, e.server_seed))
+        columns = [play_t.c[c] for c in PLAY_COLUMNS]
+        start = 0
+        while start < snap.head:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(*columns)
+                    .where(
+                        play_t.c.campaign == campaign_id,
+                        play_t.c.seq >= start,
+                        play_t.c.seq < snap.head,
+                    )
+                    .order_by(play_t.c.seq)
+                    .limit(BUNDLE_CHUNK)
+                ).all()
+            if not rows:  # every play below the head was committed with it: cannot happen
+                break
+            for r in rows:
                 yield bundle_line(play_record(r._asdict()))
+            start = rows[-1].seq + 1
 
     def write_bundle(self, campaign_id: str, out: IO[str]) -> None:
+        """The bundle into a text file (``gamify export``): the same lines as the API serves."""
         for line in self.bundle_lines(campaign_id):
             out.write(line)
+
+    def open_bundle(self, campaign_id: str, cache: Path | None = None) -> OpenBundle:
+        """The bundle as it is now, as a file open for reading: what the API sends.
+
+        With a ``cache`` folder (the app's instance folder), the file is kept there under the
+        snapshot's digest, so downloads of an unchanged log (an ended campaign, the usual case
+        for auditors) read the file and only the snapshot from the database; a newer version
+        replaces the older one, which readers that have it open keep reading. Without a cache,
+        or when it cannot be written, the bundle goes to an anonymous temporary file, deleted
+        when it is closed.
+        """
+        snap = self.bundle_snapshot(campaign_id)
+        if cache is not None:
+            try:
+                return self._cached_bundle(snap, cache)
+            except OSError as exc:
+                log.warning("gamify: cannot keep audit bundles in %s: %s", cache, exc)
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 (the caller reads and closes it)
+        try:
+            self._write_binary(snap, handle)
+            handle.seek(0)
+        except BaseException:
+            handle.close()
+            raise
+        return OpenBundle(handle, _size(handle), snap.etag)
+
+    def _cached_bundle(self, snap: BundleSnapshot, folder: Path) -> OpenBundle:
+        path = folder / f"{snap.campaign}.{snap.etag}.jsonl"
+        try:
+            handle: BinaryIO = path.open("rb")
+        except FileNotFoundError:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, building = tempfile.mkstemp(dir=folder, prefix=f".{snap.campaign}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    self._write_binary(snap, out)
+                    out.flush()
+                    os.fsync(out.fileno())
+                # Opened before it is published, so a newer build cannot prune it from under us.
+                handle = open(building, "rb")  # noqa: SIM115 (the caller reads and closes it)
+                os.replace(building, path)
+            except BaseException:
+                Path(building).unlink(missing_ok=True)
+                raise
+            _prune_bundles(folder, snap.campaign, keep=path)
+        return OpenBundle(handle, _size(handle), snap.etag)
+
+    def _write_binary(self, snap: BundleSnapshot, out: BinaryIO) -> None:
+        for line in self.bundle_lines(snap.campaign, snap):
+            out.write(line.encode())
+
+
+def _size(handle: BinaryIO) -> int:
+    return os.fstat(handle.fileno()).st_size
+
+
+def _prune_bundles(folder: Path, campaign_id: str, keep: Path) -> None:
+    """Remove the campaign's older bundles (and builds abandoned by a dead worker). A reader
+    that has one open keeps reading it: the file goes when the last reader closes it."""
+    now = time.time()
+    for path in folder.glob(f"{campaign_id}.*.jsonl"):
+        if path != keep:
+            path.unlink(missing_ok=True)
+    for path in folder.glob(f".{campaign_id}.*.tmp"):
+        try:
+            if now - path.stat().st_mtime > STALE_BUILD:
+                path.unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 def _epochs(conn: Connection, campaign_id: str) -> list[EpochInfo]:
@@ -435,8 +635,106 @@ def _insert(conn: Connection) -> Any:
 def _insert_missing(
     conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]
 ) -> None:
+    """Insert the rows not there yet. One execution of many parameter sets: SQLAlchemy sends
+    them in batches, so a pool of 100,000 codes stays under the drivers' parameter limits."""
     if rows:
-        conn.execute(_insert(conn)(table).values(rows).on_conflict_do_nothing(index_elements=keys))
+        conn.execute(_insert(conn)(table).on_conflict_do_nothing(index_elements=keys), rows)
+
+
+AWARDS_COUNTED = "awards-counted"
+"""A counter whose presence says the campaign's ``prize:<id>`` counters count every award."""
+_CODES_PER_QUERY = 500
+
+
+def _pool_rows(campaign: Campaign) -> dict[int, list[dict[str, Any]]]:
+    """The coupon rows of each pool prize (by its index), read again from its file, which must
+    still be inside the campaign's folder and still cover the prize's stock."""
+    folder = campaign.source.parent if campaign.source is not None else None
+    pools: dict[int, list[dict[str, Any]]] = {}
+    for index, prize in enumerate(campaign.prizes):
+        if prize.coupon is None or prize.coupon.pool is None:
+            continue
+        try:
+            codes = read_pool(prize.coupon.pool, folder)
+        except (OSError, UnicodeDecodeError, csv.Error, PoolPathError) as exc:
+            raise _pool_error(campaign, index, f"coupon pool cannot be read: {exc}") from None
+        unique = list(dict.fromkeys(codes))
+        if len(unique) < len(codes) or (prize.stock is not None and len(codes) < prize.stock):
+            message = "coupon pool changed while it was loaded (duplicates, or fewer codes)"
+            raise _pool_error(campaign, index, f"{message}; run `gamify check`")
+        pools[index] = [
+            {"campaign": campaign.id, "code": code, "prize": prize.id, "position": i}
+            for i, code in enumerate(unique)
+        ]
+    return pools
+
+
+def _check_pool(
+    conn: Connection, campaign: Campaign, index: int, rows: list[dict[str, Any]]
+) -> None:
+    """Every code of the pool must be one of its prize's pool codes in the database."""
+    prize = campaign.prizes[index].id
+    for start in range(0, len(rows), _CODES_PER_QUERY):
+        chunk = [row["code"] for row in rows[start : start + _CODES_PER_QUERY]]
+        taken = conn.execute(
+            select(coupon_t.c.code, coupon_t.c.prize, coupon_t.c.position)
+            .where(
+                coupon_t.c.campaign == campaign.id,
+                coupon_t.c.code.in_(chunk),
+                (coupon_t.c.prize != prize) | coupon_t.c.position.is_(None),
+            )
+            .order_by(coupon_t.c.code)
+            .limit(1)
+        ).first()
+        if taken is not None:
+            held = (
+                f"was already given by this campaign (a pattern code of `{taken.prize}`)"
+                if taken.position is None
+                else f"is already a pool code of prize `{taken.prize}` in this campaign"
+            )
+            message = (
+                f"coupon pool code {taken.code!r} {held}: each code can be given only once, "
+                "so take it out of the pool"
+            )
+            raise _pool_error(campaign, index, message)
+
+
+def _pool_error(campaign: Campaign, index: int, message: str) -> CampaignError:
+    file = str(campaign.source) if campaign.source is not None else campaign.id
+    issue = ConfigIssue(file, 1, 1, f"prizes[{index}].coupon.pool", message)
+    return CampaignError([issue])
+
+
+def _count_awards_once(conn: Connection, campaign_id: str) -> None:
+    """Set every ``prize:<id>`` counter to the awards the log holds, once per campaign.
+
+    Versions before this one counted only the awards of prizes that had a stock, so a stock
+    added later started from zero while the verifier counts every award of the log: the
+    counters are rebuilt from the log once, under the campaign lock, and every play has
+    counted its award since.
+    """
+    done = select(counter_t.c.value).where(
+        counter_t.c.campaign == campaign_id, counter_t.c.scope == AWARDS_COUNTED
+    )
+    if conn.execute(done).first() is not None:
+        return
+    _lock_campaign(conn, campaign_id)
+    if conn.execute(done).first() is not None:  # another worker did it while we waited
+        return
+    awards = conn.execute(
+        select(play_t.c.awarded, func.count())
+        .where(play_t.c.campaign == campaign_id)
+        .group_by(play_t.c.awarded)
+    ).all()
+    rows = [{"campaign": campaign_id, "scope": f"prize:{a}", "value": n} for a, n in awards]
+    rows.append({"campaign": campaign_id, "scope": AWARDS_COUNTED, "value": 1})
+    insert = _insert(conn)(counter_t)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["campaign", "scope"], set_={"value": insert.excluded.value}
+        ),
+        rows,
+    )
 
 
 def _lock_campaign(conn: Connection, campaign_id: str) -> None:
@@ -514,6 +812,14 @@ def _ledger(campaign: Campaign, counts: dict[str, int], day: str, spent_total_ce
     )
 
 
+def _pool_is_empty(prize: Prize, found: Locked) -> bool:
+    return (
+        prize.coupon is not None
+        and prize.coupon.pool is not None
+        and prize.id not in found.pool_codes
+    )
+
+
 def _coupon(
     tx: PlayTransaction,
     campaign: Campaign,
@@ -525,9 +831,7 @@ def _coupon(
     if prize.coupon is None:
         return None
     if prize.coupon.pool is not None:
-        code = found.pool_codes.get(prize.id)
-        if code is None:  # the loader keeps stock <= pool size, so this is a store's own edit
-            raise InvalidRequest(f"the coupon pool of {prize.id!r} is empty")
+        code = found.pool_codes[prize.id]  # an empty pool gave the fallback instead
         return GivenCoupon(code, prize.id, pooled=True)
     assert prize.coupon.pattern is not None
     if candidates[prize.id] not in found.taken_codes:

@@ -157,15 +157,141 @@ def test_pool_coupon_is_resolved_next_to_the_file(write: Callable[..., Path]) ->
     assert load_campaign(write(text)).prizes[0].coupon == Coupon(pool=pool.resolve())
 
 
+POOLED = edit('{pattern: "BF10-{code:8}"}', "{pool: codes.csv}")
+
+
 @pytest.mark.parametrize(("stock", "got"), [("stock: 3", "3"), ("", "no stock")])
 def test_a_pool_prize_needs_a_stock_its_pool_can_cover(
     issues: Issues, write: Callable[..., Path], stock: str, got: str
 ) -> None:
+    """Each award takes a code, and the stock is what the audit log publishes: so the fallback
+    given after the last code is one that anyone can re-derive from the bundle."""
     write("code\nA1\nB2\n", "codes.csv")
-    text = edit("stock: 1000", stock, edit('{pattern: "BF10-{code:8}"}', "{pool: codes.csv}"))
-    issue = only(issues(text))
+    issue = only(issues(edit("stock: 1000", stock, POOLED)))
     assert (issue.line, issue.path, issue.got) == (19, "prizes[0].coupon", got)
     assert "needs a stock of at most its 2 codes" in issue.message
+
+
+def test_the_fallback_cannot_take_codes_from_a_pool(
+    issues: Issues, write: Callable[..., Path]
+) -> None:
+    write("A1\n", "codes.csv")
+    text = edit("    win: false\n", "    win: false\n    coupon: {pool: codes.csv}\n")
+    found = issues(text)
+    assert [(i.line, i.path) for i in found] == [
+        (25, "prizes[1].coupon"),
+        (25, "prizes[1].coupon.pool"),
+    ]
+    assert found[1].message == (
+        "the fallback prize cannot have a coupon pool (its codes run out); use a pattern"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pool", "message"),
+    [
+        ("../.env", "cannot go through `..` or hidden files and folders"),
+        ("coupons/../../.env", "cannot go through `..` or hidden files and folders"),
+        (".env", "cannot go through `..` or hidden files and folders"),
+        ("/etc/passwd", "must be a path relative to the campaign file's folder"),
+        ("'C:\\secrets.csv'", "must be a path relative to the campaign file's folder"),
+        ("link.csv", "leads outside the campaign file's folder (through a symbolic link)"),
+        ("linked/codes.csv", "leads outside the campaign file's folder (through a symbolic link)"),
+        ("hidden.csv", "leads to a hidden file or folder (through a symbolic link)"),
+    ],
+)
+def test_a_pool_outside_the_campaigns_folder_is_refused_and_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: str, message: str
+) -> None:
+    """``pool: ../.env`` once turned the server's secrets into coupon codes."""
+    outside = tmp_path / "app"
+    outside.mkdir()
+    (outside / ".env").write_text("SECRET_KEY=hunter2\n", encoding="utf-8")
+    (outside / "codes.csv").write_text("OUT-1\n", encoding="utf-8")
+    folder = outside / "campaigns"
+    folder.mkdir()
+    (folder / ".env").write_text("SECRET_KEY=hunter2\n", encoding="utf-8")
+    (folder / "link.csv").symlink_to(outside / ".env")
+    (folder / "linked").symlink_to(outside, target_is_directory=True)
+    (folder / "hidden.csv").symlink_to(folder / ".env")
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def spy(self: Path, *args: object, **kwargs: object) -> object:
+        opened.append(self)
+        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    path = folder / "campaign.yaml"
+    path.write_text(edit("stock: 1000", "stock: 1", edit("codes.csv", pool, POOLED)))
+    monkeypatch.setattr(Path, "open", spy)
+    with pytest.raises(CampaignError) as caught:
+        load_campaign(path)
+    issue = only(list(caught.value.issues))
+    assert str(issue) == (
+        f"{path}:19:20: prizes[0].coupon.pool: the coupon pool {message} (got {pool!r})"
+        if not pool.startswith("'")
+        else f"{path}:19:20: prizes[0].coupon.pool: the coupon pool {message} "
+        "(got 'C:\\\\secrets.csv')"
+    )
+    assert opened == [path]  # the campaign file, and no pool: not even to count its lines
+
+
+def test_a_pool_in_a_symlinked_campaigns_folder_is_inside_it(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "coupons").mkdir(parents=True)
+    (real / "coupons" / "codes.csv").write_text("A1\nB2\n", encoding="utf-8")
+    (real / "campaign.yaml").write_text(
+        edit("codes.csv", "./coupons/codes.csv", POOLED).replace("stock: 1000", "stock: 2")
+    )
+    (tmp_path / "campaigns").symlink_to(real, target_is_directory=True)
+    campaign = load_campaign(tmp_path / "campaigns" / "campaign.yaml")
+    assert campaign.prizes[0].coupon == Coupon(pool=real / "coupons" / "codes.csv")
+
+
+def test_a_code_twice_in_a_pool_is_refused_with_its_line(
+    issues: Issues, write: Callable[..., Path]
+) -> None:
+    """Duplicates passed the check, then the pool ran dry before the stock: plays got 400."""
+    write("code\nBOX-1\nBOX-2\nBOX-3\nBOX-1\nBOX-3\n", "codes.csv")
+    issue = only(issues(edit("stock: 1000", "stock: 3", POOLED)))
+    assert where(issue) == (19, 20, "prizes[0].coupon.pool")
+    assert issue.message == (
+        "duplicate code in coupon pool: line 5 of codes.csv repeats line 2; 1 more codes are "
+        "repeated; each code can be given only once"
+    )
+    assert issue.got == "'BOX-1'"
+
+
+def test_a_code_in_two_prizes_pools_is_refused(issues: Issues, write: Callable[..., Path]) -> None:
+    write("A1\nB2\n", "codes.csv")
+    write("C3\nB2\n", "more.csv")
+    second = (
+        "  - id: more\n    label: More\n    weight: 1\n    stock: 2\n    coupon: {pool: more.csv}\n"
+    )
+    issue = only(issues(edit("stock: 1000", "stock: 2", POOLED) + second))
+    assert where(issue) == (29, 20, "prizes[2].coupon.pool")
+    assert issue.message == (
+        "code on line 2 of more.csv is also in the pool of prize `ten-off` (line 2 of "
+        "codes.csv); each code can be given only once"
+    )
+    assert issue.got == "'B2'"
+
+
+def test_pool_codes_must_fit_the_database(issues: Issues, write: Callable[..., Path]) -> None:
+    write("A1\n" + "X" * 129 + "\nB\x07\n", "codes.csv")
+    found = issues(edit("stock: 1000", "stock: 1", POOLED))
+    assert [i.message for i in found] == [
+        "line 2 of codes.csv has a code longer than 128 characters",
+        "line 3 of codes.csv has a code with an invisible or control character",
+    ]
+
+
+def test_a_pool_that_is_not_csv_is_a_mistake_not_a_crash(
+    issues: Issues, write: Callable[..., Path]
+) -> None:
+    write('"' + "x" * 200_000 + '"\n', "codes.csv")
+    issue = only(issues(edit("stock: 1000", "stock: 1", POOLED)))
+    assert issue.message.startswith("coupon pool cannot be read: field larger than field limit")
 
 
 def test_yaml_anchors_and_merge_keys_are_allowed() -> None:

@@ -7,6 +7,7 @@ database, because each has its own play store (:mod:`gamify.storage.play_store`)
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from gamify import fairness
-from gamify.errors import CampaignInactive, InvalidRequest, LimitReached
+from gamify.errors import CampaignInactive, CampaignNotFound, InvalidRequest, LimitReached
 from gamify.extension import GamifyState, build_state
 from gamify.storage.database import alembic_config, current_revision, make_engine, upgrade
 from gamify.verify import verify_bundle
@@ -287,3 +288,108 @@ def test_upgrading_a_database_with_plays_keeps_every_play_and_coupon(
     assert current_revision(current.engine) == "0002"
     more = current.service.play(campaign, "after")
     assert more.row["seq"] == 20
+
+
+# -- coupon pools and stock -------------------------------------------------------------------
+
+
+def revealed_bundle(current: GamifyState, path: Path) -> Path:
+    """The campaign's bundle with every play's seed revealed, so each draw is checked too."""
+    current.service.rotate("pool-wheel")
+    with path.open("w", encoding="utf-8") as out:
+        current.service.write_bundle("pool-wheel", out)
+    return path
+
+
+def test_a_pools_last_code_given_then_the_fallback_as_the_bundle_implies(
+    make_state: Callable[[], GamifyState], folder: Path, tmp_path: Path
+) -> None:
+    """A pool of 4 codes with stock 4: once they are given, a draw of the prize gives the
+    fallback, recorded as such, and the bundle (whose config says stock 4) verifies."""
+    (folder / "wheel.yaml").write_text(CAMPAIGN.replace("stock: 3", "stock: 4"), encoding="utf-8")
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    results = [
+        current.service.play(campaign, f"customer-{i}", client_seed=f"s{i}") for i in range(40)
+    ]
+    assert [r.coupon for r in results if r.coupon] == ["BOX-1", "BOX-2", "BOX-3", "BOX-4"]
+    substituted = [r for r in results if r.row["drawn"] == "box" and r.prize.id == "nothing"]
+    assert substituted and all(r.row["awarded"] == "nothing" for r in substituted)
+    bundle = revealed_bundle(current, tmp_path / "bundle.jsonl")
+    report = verify_bundle(bundle)
+    assert (report.plays, report.unrevealed_plays, report.awarded["box"]) == (40, 0, 4)
+    config = json.loads(bundle.read_text(encoding="utf-8").splitlines()[0])["config"]
+    assert config["prizes"][0]["stock"] == 4
+
+
+def test_a_pool_with_a_code_twice_is_refused_before_any_play(
+    make_state: Callable[[], GamifyState], folder: Path
+) -> None:
+    """Two BOX-1 lines made a pool of 2 codes pass for 3: the third box was a 400."""
+    (folder / "codes.csv").write_text("code\nBOX-1\nBOX-2\nBOX-1\n", encoding="utf-8")
+    current = make_state()
+    with pytest.raises(CampaignNotFound):
+        current.registry.get("pool-wheel")
+    refused = current.registry.reload().refused
+    assert [i.path for i in refused] == ["prizes[0].coupon.pool"]
+    assert "line 4 of codes.csv repeats line 2" in refused[0].message
+
+
+def test_pool_codes_held_by_another_prize_refuse_the_new_version(
+    make_state: Callable[[], GamifyState], folder: Path
+) -> None:
+    """Codes loaded for `box` cannot become `gift`'s: the database keeps each code once, so
+    `gift` would have had none while its stock promised 3."""
+    current = make_state()
+    first = current.registry.get("pool-wheel")
+    given = [current.service.play(first, f"c{i}").coupon for i in range(10)]
+    (folder / "wheel.yaml").write_text(CAMPAIGN.replace("box", "gift"), encoding="utf-8")
+    refused = current.registry.reload().refused
+    assert [i.path for i in refused] == ["prizes[0].coupon.pool"]
+    assert refused[0].message == (
+        "coupon pool code 'BOX-1' is already a pool code of prize `box` in this campaign: each "
+        "code can be given only once, so take it out of the pool"
+    )
+    assert current.registry.get("pool-wheel") is first  # the last good version keeps running
+    more = [current.service.play(first, f"d{i}").coupon for i in range(10)]
+    assert sorted(c for c in given + more if c) == ["BOX-1", "BOX-2", "BOX-3"]
+
+
+def test_codes_taken_out_of_the_database_give_the_fallback_not_an_error(
+    make_state: Callable[[], GamifyState], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only a hand edit of the database can empty a pool before its stock: the shopper still
+    gets an answer (the fallback, as the play records), and the log says what went wrong."""
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    with current.engine.begin() as conn:
+        conn.execute(text("DELETE FROM gamify_coupon WHERE seq IS NULL"))
+    with caplog.at_level(logging.ERROR, logger="gamify"):
+        results = [current.service.play(campaign, f"c{i}") for i in range(20)]
+    assert all(r.coupon is None for r in results)
+    assert any(r.row["drawn"] == "box" and r.row["awarded"] == "nothing" for r in results)
+    assert "no code left before its stock ran out" in caplog.text
+
+
+def test_a_stock_added_later_counts_the_awards_made_before_it(
+    make_state: Callable[[], GamifyState], folder: Path, tmp_path: Path
+) -> None:
+    """The verifier counts every award of the log against a stock, whichever config version
+    gave it; so must the server, or the bundle fails at the first award past the stock."""
+    unlimited = CAMPAIGN.replace(
+        "    stock: 3\n    coupon: {pool: codes.csv}\n", '    coupon: {pattern: "B-{code:8}"}\n'
+    )
+    path = folder / "wheel.yaml"
+    path.write_text(unlimited, encoding="utf-8")
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    before = [current.service.play(campaign, f"a{i}").prize.id for i in range(30)]
+    assert before.count("box") >= 3
+    path.write_text(unlimited.replace("    weight: 60\n", "    weight: 60\n    stock: 3\n"))
+    current.registry.reload()
+    limited = current.registry.get("pool-wheel")
+    assert limited.prize("box").stock == 3
+    after = [current.service.play(limited, f"b{i}").prize.id for i in range(30)]
+    assert "box" not in after  # its 3 were given before the stock was written down
+    report = verify_bundle(revealed_bundle(current, tmp_path / "bundle.jsonl"))
+    assert (report.plays, report.configs) == (60, 2)

@@ -12,11 +12,13 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, request, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import RequestRedirect
+from werkzeug.wsgi import wrap_file
 
 from gamify.campaign import Campaign
 from gamify.campaign_schema import campaign_schema
@@ -147,11 +149,30 @@ def fairness(campaign_id: str) -> Response:
 
 @blueprint.get("/api/campaigns/<campaign_id>/audit.jsonl")
 def audit_bundle(campaign_id: str) -> Response:
+    """The bundle is written to a file first, from short transactions, and the client reads
+    the file: however slowly it reads, it holds no database connection or transaction. The
+    file is kept in the instance folder under its digest (the ``ETag``), so an unchanged log is
+    not read again, and ``If-None-Match`` and ``Range`` requests are answered from it."""
     current = state()
     known = known_campaign_id(current, campaign_id)
-    lines = stream_with_context(current.service.bundle_lines(known))
-    response = Response(lines, mimetype="application/x-ndjson")
-    response.headers["Content-Disposition"] = f'attachment; filename="{known}.audit.jsonl"'
+    cache = Path(current_app.instance_path) / "gamify-bundles"
+    bundle = current.service.open_bundle(known, cache)
+    try:
+        response = Response(
+            wrap_file(request.environ, bundle.file),  # the server's sendfile when it has one
+            mimetype="application/x-ndjson",
+            direct_passthrough=True,
+        )
+        response.content_length = bundle.size
+        response.headers["Content-Disposition"] = f'attachment; filename="{known}.audit.jsonl"'
+        response.set_etag(bundle.etag)
+        response.cache_control.no_cache = True
+        response.make_conditional(request, accept_ranges=True, complete_length=bundle.size)
+    except BaseException:
+        bundle.file.close()
+        raise
+    if response.status_code in (304, 412):
+        bundle.file.close()
     return response
 
 

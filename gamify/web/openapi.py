@@ -442,6 +442,20 @@ def _widget_module_paths() -> dict[str, Any]:
     return paths
 
 
+_BUNDLE_HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": "a digest of this version of the log, quoted",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "`no-cache`: revalidate with the ETag",
+        "schema": {"type": "string"},
+    },
+    "Accept-Ranges": {"description": "`bytes`", "schema": {"type": "string"}},
+}
+
+
 def _responses(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{name}"}
 
@@ -528,18 +542,62 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getAuditBundle",
                 "summary": "The audit bundle (JSON Lines), for `gamify verify`",
+                "description": "The log as it was when the request came, served from a file: "
+                "its `ETag` is a digest of that version, so a client revalidates with "
+                "`If-None-Match` (304 while no play, epoch or config version was added) and "
+                "resumes a download with `Range` (206).",
                 "security": [{}],
-                "parameters": _params("CampaignId"),
+                "parameters": [
+                    *_params("CampaignId"),
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "description": "the ETag of a copy: 304 when it is still the log's",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "Range",
+                        "in": "header",
+                        "required": False,
+                        "description": "one byte range (`bytes=1000-`): 206 with that part",
+                        "schema": {"type": "string"},
+                    },
+                ],
                 "responses": {
                     "200": {
                         "description": "campaign, epoch and play records, one per line",
+                        "headers": _BUNDLE_HEADERS,
                         "content": {
                             "application/x-ndjson": {
                                 "schema": {"type": "string", "contentMediaType": "text/plain"}
                             }
                         },
                     },
+                    "206": {
+                        "description": "the byte range asked for, of the version the ETag names",
+                        "headers": {
+                            **_BUNDLE_HEADERS,
+                            "Content-Range": {
+                                "description": "`bytes FIRST-LAST/SIZE`",
+                                "required": True,
+                                "schema": {"type": "string"},
+                            },
+                        },
+                        "content": {
+                            "application/x-ndjson": {
+                                "schema": {"type": "string", "contentMediaType": "text/plain"}
+                            }
+                        },
+                    },
+                    "304": {
+                        "description": "`If-None-Match` names the log's current version",
+                        "headers": {"ETag": _BUNDLE_HEADERS["ETag"]},
+                    },
                     "404": _responses("NotFound"),
+                    "416": _problem(
+                        "`invalid_request`: a `Range` outside the bundle, or more than one range"
+                    ),
                 },
             }
         },
