@@ -12,7 +12,6 @@ from decimal import Decimal
 from fractions import Fraction
 
 from gamify.campaign import Campaign, Prize, Text
-from gamify.coupons import read_pool
 
 SHIPPED_LANGUAGES = ("es", "en")
 
@@ -70,8 +69,6 @@ def _warnings(
                 f"stock of `{prize.id}` expected to run out after about "
                 f"{plays(prize.stock / row.probability)} plays"
             )
-        if prize.coupon and prize.coupon.pool:
-            found.extend(_pool_warnings(prize, row.probability))
     budget = campaign.budget
     if budget.max_value_per_day is not None and cost > 0:
         found.append(
@@ -94,16 +91,3 @@ def _warnings(
         if missing:
             found.append(f"{name} has no text in {', '.join(missing)}")
     return found
-
-
-def _pool_warnings(prize: Prize, probability: Fraction) -> list[str]:
-    assert prize.coupon is not None and prize.coupon.pool is not None
-    codes = len(read_pool(prize.coupon.pool))
-    if prize.stock is not None and codes < prize.stock:
-        return [f"coupon pool of `{prize.id}` has {codes:,} codes for a stock of {prize.stock:,}"]
-    if prize.stock is None:
-        return [
-            f"coupon pool of `{prize.id}` ({codes:,} codes) expected to run out after about "
-            f"{plays(codes / probability)} plays"
-        ]
-    return []
