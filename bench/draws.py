@@ -6,7 +6,7 @@ the floor no implementation can go below, so this script measures, in the same p
 
 - raw ``hmac.digest(key, msg, "sha256")`` calls per second, on pre-built messages of the
   shape the engine hashes, ``f"{campaign}:{client_seed}:{nonce}:0"``;
-- ``gamify.fairness.draw`` calls per second for a 5-prize campaign, with the key bytes and
+- ``gamify.core.fairness.draw`` calls per second for a 5-prize campaign, with the key bytes and
   running sums computed once beforehand (as the server and ``gamify verify`` do) and the
   nonce increasing.
 
@@ -25,7 +25,7 @@ import hmac
 import time
 from collections.abc import Callable
 
-from gamify import fairness
+from gamify.core import fairness
 
 CAMPAIGN = "black-friday-wheel"
 CLIENT_SEED = "my-lucky-seed"

@@ -56,15 +56,17 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gamify import fairness
-from gamify.audit import PLAY_COLUMNS, chain_row
-from gamify.campaign import Campaign
-from gamify.campaign_yaml import load_campaign
-from gamify.coupons import ALPHABET, make_code
-from gamify.periods import local_date
-from gamify.rules import Ledger, award, parse_utc
-from gamify.service import Service, _limit_scopes, campaign_t, counter_t, epoch_t
+from gamify.campaigns.loader import load_campaign
+from gamify.core import fairness
+from gamify.core.campaign import Campaign
+from gamify.core.chain import PLAY_COLUMNS, chain_row
+from gamify.core.coupons import ALPHABET, make_code
+from gamify.core.periods import local_date
+from gamify.core.play import limit_scopes
+from gamify.core.rules import Ledger, award, parse_utc
 from gamify.storage.database import make_engine, writing
+from gamify.storage.tables import campaign_t, counter_t, epoch_t
+from gamify.storage.wiring import sql_service
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
@@ -477,10 +479,9 @@ class _Chain:
         if prize.coupon is not None and prize.coupon.pattern is not None:
             code = _code(prize.coupon.pattern, row["hash"], self.used)
             coupon = (campaign.id, code, prize.id, self.seq)
-        for scope in _limit_scopes(campaign, player, at):  # the service's own counter names
+        for scope in limit_scopes(campaign, player, at):  # the service's own counter names
             self.bumps[scope] += 1
-        if prize.stock is not None:
-            self.bumps[f"prize:{prize.id}"] += 1
+        self.bumps[f"prize:{prize.id}"] += 1  # every award counts, as a play's do
         if prize.value:
             self.bumps[f"spend:{day}"] += int(prize.value * 100)
         self.prev, self.seq, self.nonce = row["hash"], self.seq + 1, self.nonce + 1
@@ -497,7 +498,7 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
     are spread evenly between the last stored play and now.
     """
     started = time.monotonic()
-    service = Service(engine, secret)
+    service = sql_service(engine, secret)
     players = [service.player(campaign.id, f"c{i}") for i in range(STORED_CUSTOMERS)]
     with writing(engine) as conn:  # the campaign row lock (and SQLite's write lock) throughout
         pg = conn.dialect.name == "postgresql"
@@ -604,9 +605,9 @@ def check_chain(engine: Engine) -> tuple[int, int]:
 
 def verify_served_bundle(server: Server, tmp: Path) -> str:
     """Reveal the seed, download audit.jsonl and verify it (slow on a million plays)."""
-    from gamify.verify import verify_bundle
+    from gamify.audit.verify import verify_bundle
 
-    Service(make_engine(server.url), server.secret).rotate(CAMPAIGN_ID)
+    sql_service(make_engine(server.url), server.secret).rotate(CAMPAIGN_ID)
     path = tmp / "audit.jsonl"
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
     conn.request("GET", f"/gamify/api/campaigns/{CAMPAIGN_ID}/audit.jsonl")

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from gamify.campaign import Campaign, Prize, Text
-from gamify.rules import Budget, Limit
-from gamify.simulate import export_simulation
-from gamify.verify import verify_bundle
+from gamify.audit.verify import verify_bundle
+from gamify.campaigns.simulate import export_simulation
+from gamify.core.campaign import Campaign, Prize, Text
+from gamify.core.rules import Budget, Limit
 
 OUT = Path(__file__).resolve().parent / "out"
 

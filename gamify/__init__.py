@@ -1,30 +1,54 @@
-"""gamify: spin wheels, scratch cards and provably fair, auditable draws for online stores."""
+"""gamify: spin wheels, scratch cards and provably fair, auditable draws for online stores.
 
-from gamify.campaign import Campaign, Coupon, Prize, Text
-from gamify.campaign_schema import campaign_schema
-from gamify.campaign_yaml import load_campaign, load_campaigns
-from gamify.errors import BundleError, CampaignError, ConfigIssue, GamifyError
-from gamify.extension import Gamify
-from gamify.rules import Budget, Limit, PrizeRule, Rules
+The names below are loaded when first used, so that importing a layer of the package (an
+auditor's ``import gamify.core.fairness``) loads nothing it does not need: no Flask, SQLAlchemy
+or psycopg through this file.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = [
-    "Budget",
-    "BundleError",
-    "Campaign",
-    "CampaignError",
-    "ConfigIssue",
-    "Coupon",
-    "Gamify",
-    "GamifyError",
-    "Limit",
-    "Prize",
-    "PrizeRule",
-    "Rules",
-    "Text",
-    "__version__",
-    "campaign_schema",
-    "load_campaign",
-    "load_campaigns",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from gamify.core.version import __version__
+
+if TYPE_CHECKING:
+    from gamify.campaigns.loader import load_campaign, load_campaigns  # noqa: F401
+    from gamify.campaigns.schema import campaign_schema  # noqa: F401
+    from gamify.core.campaign import Campaign, Coupon, Prize, Text  # noqa: F401
+    from gamify.core.errors import BundleError, CampaignError, ConfigIssue, GamifyError  # noqa: F401
+    from gamify.core.rules import Budget, Limit, PrizeRule, Rules  # noqa: F401
+    from gamify.extension import Gamify  # noqa: F401
+
+_WHERE = {
+    "Budget": "gamify.core.rules",
+    "BundleError": "gamify.core.errors",
+    "Campaign": "gamify.core.campaign",
+    "CampaignError": "gamify.core.errors",
+    "ConfigIssue": "gamify.core.errors",
+    "Coupon": "gamify.core.campaign",
+    "Gamify": "gamify.extension",
+    "GamifyError": "gamify.core.errors",
+    "Limit": "gamify.core.rules",
+    "Prize": "gamify.core.campaign",
+    "PrizeRule": "gamify.core.rules",
+    "Rules": "gamify.core.rules",
+    "Text": "gamify.core.campaign",
+    "campaign_schema": "gamify.campaigns.schema",
+    "load_campaign": "gamify.campaigns.loader",
+    "load_campaigns": "gamify.campaigns.loader",
+}
+
+__all__ = [*sorted(_WHERE), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'gamify' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -23,7 +23,7 @@ from openapi_core.templating.paths.exceptions import (
 from werkzeug.test import TestResponse
 
 from gamify import Gamify
-from gamify.extension import state
+from gamify.web.state import state
 
 PREFIX = "/gamify"
 TZ = "Europe/Madrid"

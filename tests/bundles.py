@@ -1,10 +1,11 @@
 """Build valid audit bundles (CONTRACT §5) in memory, the way an honest server would.
 
-A helper for the tests, not a test module: it draws with :func:`gamify.fairness.draw`, decides
-the awarded prize with :func:`gamify.rules.award` and a :class:`~gamify.rules.Ledger` whose
+A helper for the tests, not a test module: it draws with :func:`gamify.core.fairness.draw`,
+decides the awarded prize with :func:`gamify.core.rules.award` and a
+:class:`~gamify.core.rules.Ledger` whose
 daily spend is kept per local day of the campaign's timezone (as ``gamify verify`` does),
-chains the rows with :func:`gamify.audit.chain_row` and writes them with
-:func:`gamify.audit.write_bundle`. Tests then tamper with the records and check what the
+chains the rows with :func:`gamify.core.chain.chain_row` and writes them with
+:func:`gamify.audit.bundle.write_bundle`. Tests then tamper with the records and check what the
 verifier says.
 """
 
@@ -18,19 +19,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gamify import fairness
-from gamify.audit import (
-    ZERO_HASH,
+from gamify.audit.bundle import (
     bundle_line,
     campaign_record,
-    chain_row,
     epoch_record,
     play_record,
-    row_hash,
     write_bundle,
 )
-from gamify.periods import local_date
-from gamify.rules import Ledger, Rules, award
+from gamify.core import fairness
+from gamify.core.chain import ZERO_HASH, chain_row, row_hash
+from gamify.core.periods import local_date
+from gamify.core.rules import Ledger, Rules, award
 
 
 class Play(NamedTuple):

@@ -18,7 +18,7 @@ from api_support import (
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gamify.extension import state
+from gamify.web.state import state
 
 
 @pytest.fixture

@@ -41,14 +41,15 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import select
 
-from gamify import Gamify, fairness
-from gamify.campaign_schema import campaign_schema
-from gamify.coupons import ALPHABET
-from gamify.extension import state
-from gamify.service import epoch_t
-from gamify.tokens import SALT
-from gamify.verify import verify_bundle
+from gamify import Gamify
+from gamify.audit.verify import verify_bundle
+from gamify.campaigns.schema import campaign_schema
+from gamify.core import fairness
+from gamify.core.coupons import ALPHABET
+from gamify.storage.tables import epoch_t
 from gamify.web.problems import CODES
+from gamify.web.state import state
+from gamify.web.tokens import SALT
 
 API = f"{PREFIX}/api"
 PLAYS = f"{API}/campaigns/{WHEEL}/plays"

@@ -21,20 +21,13 @@ from bundles import Bundle, Play, build_bundle, fixed_seed, rechain, write_recor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gamify import fairness
-from gamify.audit import (
-    PLAY_FIELDS,
-    ZERO_HASH,
-    campaign_record,
-    chain_row,
-    play_record,
-    read_records,
-    row_hash,
-)
-from gamify.canonical import canonical_json
-from gamify.errors import BundleError
-from gamify.rules import Budget, Ledger, Limit, PrizeRule, Rules, award, config_hash
-from gamify.verify import Report, verify_bundle
+from gamify.audit.bundle import campaign_record, play_record, read_records
+from gamify.audit.verify import Report, verify_bundle
+from gamify.core import fairness
+from gamify.core.canonical import canonical_json
+from gamify.core.chain import PLAY_FIELDS, ZERO_HASH, chain_row, row_hash
+from gamify.core.errors import BundleError
+from gamify.core.rules import Budget, Ledger, Limit, PrizeRule, Rules, award, config_hash
 
 CAMPAIGN = "black-friday-wheel"
 STARTS = datetime(2026, 11, 26, 23, tzinfo=UTC)  # 2026-11-27 00:00 in Madrid

@@ -43,7 +43,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from gamify.demo import EXAMPLES, create_demo_app
 from gamify.demo.views import CSP_CONFIG
-from gamify.extension import state
+from gamify.web.state import state
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

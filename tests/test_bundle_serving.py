@@ -19,10 +19,12 @@ from databases import KINDS, PG_ADMIN, database_url
 from flask import Flask
 from sqlalchemy import Engine, select
 
-from gamify.audit import PLAY_COLUMNS, bundle_line, epoch_record, play_record
-from gamify.extension import state
-from gamify.service import _epochs, config_t, play_t
-from gamify.verify import verify_bundle
+from gamify.audit.bundle import bundle_line, epoch_record, play_record
+from gamify.audit.verify import verify_bundle
+from gamify.core.chain import PLAY_COLUMNS
+from gamify.storage.campaign_log import _epochs
+from gamify.storage.tables import config_t, play_t
+from gamify.web.state import state
 
 BUNDLE = f"/gamify/api/campaigns/{WHEEL}/audit.jsonl"
 PLAYS = 25
@@ -38,7 +40,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def app(tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """A store with one running wheel, 25 plays in two epochs (the first revealed), and a
     bundle built 7 plays at a time so that it takes several transactions."""
-    monkeypatch.setattr("gamify.service.BUNDLE_CHUNK", 7, raising=False)
+    monkeypatch.setattr("gamify.services.bundles.BUNDLE_CHUNK", 7, raising=False)
     campaigns = tmp_path / "campaigns"
     campaigns.mkdir()
     write_campaign(campaigns, WHEEL, -1, 30)

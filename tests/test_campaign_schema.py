@@ -9,8 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from test_campaign_yaml import VALID, edit
 
-from gamify.campaign_schema import EXAMPLE, SCHEMA_ID, campaign_schema
-from gamify.campaign_yaml import (
+from gamify.campaigns.loader import (
     BUDGET_KEYS,
     CAMPAIGN_KEYS,
     CAMPAIGN_REQUIRED,
@@ -18,7 +17,8 @@ from gamify.campaign_yaml import (
     PRIZE_KEYS,
     parse_campaign,
 )
-from gamify.yaml_nodes import parse_yaml
+from gamify.campaigns.schema import EXAMPLE, SCHEMA_ID, campaign_schema
+from gamify.campaigns.yaml_nodes import parse_yaml
 
 
 @pytest.fixture(scope="module")

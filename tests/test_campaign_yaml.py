@@ -14,10 +14,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gamify.campaign import Campaign, Coupon, Text
-from gamify.campaign_yaml import load_campaign, load_campaigns, parse_campaign
-from gamify.errors import CampaignError, ConfigIssue
-from gamify.rules import Budget, Limit
+from gamify.campaigns.loader import load_campaign, load_campaigns, parse_campaign
+from gamify.core.campaign import Campaign, Coupon, Text
+from gamify.core.errors import CampaignError, ConfigIssue
+from gamify.core.rules import Budget, Limit
 
 # Line numbers below are those of this text; tests change one line and keep the rest.
 VALID = """\

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gamify.audit import read_records
-from gamify.campaign_schema import campaign_schema
-from gamify.campaign_yaml import load_campaign, load_campaigns
-from gamify.cli import ProgressBar, cli
-from gamify.periods import period_key
-from gamify.rules import parse_utc
+from gamify.audit.bundle import read_records
+from gamify.campaigns.loader import load_campaign, load_campaigns
+from gamify.campaigns.schema import campaign_schema
+from gamify.cli.commands import ProgressBar
+from gamify.cli.main import cli
+from gamify.core.periods import period_key
+from gamify.core.rules import parse_utc
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "campaigns"

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gamify.cli import cli
-from gamify.extension import state
+from gamify.cli.main import cli
+from gamify.web.state import state
 from tests.api_support import PREFIX, WHEEL
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamify.coupons import (
+from gamify.core.coupons import (
     ALPHABET,
     PoolPathError,
     make_code,

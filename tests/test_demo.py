@@ -23,12 +23,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import gamify.demo
-from gamify.cli import cli
+from gamify.cli.main import cli
+from gamify.core.fairness import commitment
 from gamify.demo import create_demo_app
 from gamify.demo.dates import with_demo_dates
 from gamify.demo.shop import PRODUCTS
-from gamify.extension import state
-from gamify.fairness import commitment
+from gamify.web.state import state
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "campaigns"

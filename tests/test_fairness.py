@@ -22,7 +22,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gamify import fairness
+from gamify.core import fairness
 
 U64 = 2**64
 DOC = Path(__file__).resolve().parent.parent / "docs" / "fairness.md"

@@ -16,8 +16,8 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
 from gamify import Gamify
-from gamify.errors import InvalidCustomerId
-from gamify.extension import state
+from gamify.core.errors import InvalidCustomerId
+from gamify.web.state import state
 
 API = f"{PREFIX}/api"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamify.periods import period_end, period_key
+from gamify.core.periods import period_end, period_key
 
 MADRID = "Europe/Madrid"
 

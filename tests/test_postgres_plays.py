@@ -15,10 +15,10 @@ from api_support import PREFIX, WHEEL, bearer, checked_client, make_app, write_c
 from databases import PG_ADMIN, database_url, postgres_database
 from sqlalchemy.engine import make_url
 
-from gamify.extension import GamifyState, build_state, state
-from gamify.storage.play_store import play_transaction
-from gamify.storage.postgres_plays import PostgresPlays, Statement
-from gamify.verify import verify_bundle
+from gamify.audit.verify import verify_bundle
+from gamify.storage.plays.postgres import PostgresPlays, Statement
+from gamify.storage.plays.store import play_transaction
+from gamify.web.state import GamifyState, build_state, state
 
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
 CAMPAIGN = """\

@@ -40,9 +40,10 @@ import pytest
 from databases import postgres_database
 from itsdangerous import URLSafeTimedSerializer
 
-from gamify.service import Service
+from gamify.audit.verify import verify_bundle
+from gamify.services.service import Service
 from gamify.storage.database import make_engine
-from gamify.verify import verify_bundle
+from gamify.storage.wiring import sql_service
 
 REPO = Path(__file__).resolve().parents[1]
 PREFIX = "/gamify"
@@ -214,7 +215,7 @@ class Server:
         """The server's service, in this process (for what the CLI does: rotate)."""
         engine = make_engine(self.database_url)
         try:
-            yield Service(engine, self.secret)
+            yield sql_service(engine, self.secret)
         finally:
             engine.dispose()
 

@@ -28,8 +28,8 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Ok
 
-from gamify.extension import state
 from gamify.web import widget_assets
+from gamify.web.state import state
 
 EVENTS_KEY = "fuzz-events-key"
 CHECKS = [

@@ -1,7 +1,7 @@
 """The service without Flask: plays, coupons, epochs, config versions and migrations.
 
 Every test that makes a state runs twice: on a SQLite file and on a throwaway PostgreSQL
-database, because each has its own play store (:mod:`gamify.storage.play_store`).
+database, because each has its own play store (:mod:`gamify.storage.plays.base`).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from databases import KINDS, database_url
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from gamify import fairness
-from gamify.errors import CampaignInactive, CampaignNotFound, InvalidRequest, LimitReached
-from gamify.extension import GamifyState, build_state
+from gamify.audit.verify import verify_bundle
+from gamify.core import fairness
+from gamify.core.errors import CampaignInactive, CampaignNotFound, InvalidRequest, LimitReached
 from gamify.storage.database import alembic_config, current_revision, make_engine, upgrade
-from gamify.verify import verify_bundle
+from gamify.web.state import GamifyState, build_state
 
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
 
@@ -242,7 +242,7 @@ def test_pattern_codes_stay_unique_until_the_pattern_runs_out(
     )
     (folder / "tiny.yaml").write_text(tiny.replace("stock: 3", "stock: 100"), encoding="utf-8")
     five = itertools.cycle([f"T-{c * 4}" for c in "ABCDE"])  # a pattern with only 5 codes
-    monkeypatch.setattr("gamify.service.make_code", lambda pattern: next(five))
+    monkeypatch.setattr("gamify.services.plays.make_code", lambda pattern: next(five))
     current = make_state()
     campaign = current.registry.get("tiny")
     codes: list[str] = []

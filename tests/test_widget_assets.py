@@ -201,7 +201,7 @@ def test_another_hash_of_a_module_is_redirected_to_the_current_one(client: Flask
 def test_another_prefix_serves_the_widget_there(tmp_path: Path, campaigns_dir: Path) -> None:
     from api_support import checked_client, make_app
 
-    from gamify.extension import state
+    from gamify.web.state import state
 
     app: Flask = make_app(tmp_path / "promo", campaigns_dir, GAMIFY_URL_PREFIX="/promo")
     client, _ = checked_client(app)

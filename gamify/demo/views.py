@@ -22,11 +22,11 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from gamify import fairness
-from gamify.campaign import Campaign
-from gamify.errors import CampaignNotFound
-from gamify.extension import GamifyState, state
-from gamify.service import EpochInfo
+from gamify.core import fairness
+from gamify.core.campaign import Campaign
+from gamify.core.errors import CampaignNotFound
+from gamify.services.ports import EpochInfo
+from gamify.web.state import GamifyState, state
 
 from .shop import (
     CUSTOMERS,

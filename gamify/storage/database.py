@@ -22,10 +22,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as exc_sa
 from sqlalchemy.engine import make_url
 
-from gamify.errors import GamifyError
-from gamify.storage.play_store import StartOver
+from gamify.core.errors import GamifyError
+from gamify.services.ports import StartOver
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 0x67616D69  # "gami": one pg_advisory_xact_lock id for schema changes
 
 
@@ -42,7 +42,7 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip per checkout; a dropped connection fails one request's
     # transaction (rolled back, nothing given) and the pool replaces it.
     # psycopg's automatic preparation is off (prepare_threshold=None): the play path prepares
-    # its own statements once per connection (gamify.storage.postgres_plays), and psycopg, once
+    # its own statements once per connection (gamify.storage.plays.postgres), and psycopg, once
     # it has prepared any statement of its own, answers every rollback (the pool's reset of each
     # returned connection) with DEALLOCATE ALL, which drops the play's statements too. The
     # statements SQLAlchemy sends outside the play path are not hot enough to need preparing.

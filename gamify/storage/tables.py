@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text, text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, text
 from sqlmodel import Field, SQLModel
 
 ZERO_HASH = "0" * 64
@@ -107,3 +107,13 @@ class IdempotencyRow(SQLModel, table=True):
     player: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=128)
     seq: int = Field(sa_type=BigInteger)
+
+
+# The tables as SQLAlchemy Core sees them, for the statements the adapters build.
+campaign_t: Table = CampaignState.__table__  # type: ignore[attr-defined]
+config_t: Table = ConfigVersion.__table__  # type: ignore[attr-defined]
+counter_t: Table = CounterRow.__table__  # type: ignore[attr-defined]
+coupon_t: Table = CouponRow.__table__  # type: ignore[attr-defined]
+epoch_t: Table = EpochRow.__table__  # type: ignore[attr-defined]
+idem_t: Table = IdempotencyRow.__table__  # type: ignore[attr-defined]
+play_t: Table = PlayRow.__table__  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The HTTP API of CONTRACT §6: thin views over :class:`gamify.service.Service`.
+"""The HTTP API of CONTRACT §6: thin views over :class:`gamify.services.service.Service`.
 
 Views read the request, call the service and shape JSON; every refusal is an exception that
 :mod:`gamify.web.problems` turns into a problem. Request-wide rules (body size, CORS,
@@ -20,14 +20,15 @@ from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import RequestRedirect
 from werkzeug.wsgi import wrap_file
 
-from gamify.campaign import Campaign
-from gamify.campaign_schema import campaign_schema
-from gamify.errors import CampaignNotFound, InvalidRequest, InvalidToken, NotFound
-from gamify.extension import GamifyState, state
-from gamify.rules import ALGORITHM, iso_utc
-from gamify.service import Allowance, PlayResult
+from gamify.campaigns.schema import campaign_schema
+from gamify.core.campaign import Campaign
+from gamify.core.errors import CampaignNotFound, InvalidRequest, InvalidToken, NotFound
+from gamify.core.play import Allowance
+from gamify.core.rules import ALGORITHM, iso_utc
+from gamify.services.plays import PlayResult
 from gamify.web import cors, problems, widget_assets
 from gamify.web.openapi import openapi_document
+from gamify.web.state import GamifyState, state
 
 blueprint = Blueprint("gamify", __name__)
 problems.install(blueprint)

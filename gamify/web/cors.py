@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from gamify.extension import Settings
+from gamify.web.state import Settings
 
 ALLOW_METHODS = "GET, POST, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"

@@ -1,5 +1,8 @@
 """The OpenAPI 3.1 description of the HTTP API, served at ``{prefix}/openapi.json``.
 
+The bodies' schemas come from :mod:`gamify.web.shapes`, the same declarations the views build
+their answers from; this module adds the operations, parameters, headers and problems.
+
 Built as a plain dict so it lives next to the code it describes; paths are relative to the one
 server, whose url is the mount prefix. The tests validate every response the suite sees
 against this document, and fuzz every operation with schemathesis, so it cannot drift.
@@ -12,15 +15,15 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from gamify import __version__ as _version
-from gamify.rules import ALGORITHM
+from gamify.core.version import __version__ as _version
 from gamify.web.problems import CODES, PROBLEM_MIMETYPE
+from gamify.web.shapes import (
+    CAMPAIGN_ID_PATTERN,
+    IDEMPOTENCY_KEY_PATTERN,
+    component_schemas,
+)
 from gamify.web.widget_assets import MODULES as WIDGET_MODULES
 
-CAMPAIGN_ID_PATTERN = "^[a-z0-9-]{1,64}$"
-CLIENT_SEED_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
-IDEMPOTENCY_KEY_PATTERN = "^[\\x21-\\x7e]{1,128}$"
-HASH_PATTERN = "^[0-9a-f]{64}$"
 WIDGET_DIGEST_PATTERN = "^[0-9a-f]{16}$"
 
 
@@ -46,9 +49,7 @@ _TIME = {
     "pattern": "Z$",
     "description": "UTC, ISO 8601, ending in Z",
 }
-_HASH = {"type": "string", "pattern": HASH_PATTERN}
 _SLUG = {"type": "string", "pattern": CAMPAIGN_ID_PATTERN}
-_NAT = {"type": "integer", "minimum": 0}
 
 _SCHEMAS: dict[str, Any] = {
     "Problem": {
@@ -93,215 +94,6 @@ _SCHEMAS: dict[str, Any] = {
                 "properties": {"code": {"const": "limit_reached"}, "status": {"const": 429}},
             },
         ]
-    },
-    "CampaignSummary": {
-        "type": "object",
-        "required": ["id", "game", "title", "starts", "ends", "active"],
-        "properties": {
-            "id": _SLUG,
-            "game": {"type": "string", "enum": ["wheel", "scratch"]},
-            "title": {"type": "string"},
-            "starts": _TIME,
-            "ends": _TIME,
-            "active": {"type": "boolean"},
-        },
-    },
-    "CampaignList": {
-        "type": "object",
-        "required": ["lang", "campaigns"],
-        "properties": {
-            "lang": {"type": "string", "description": "language of the texts"},
-            "campaigns": {"type": "array", "items": _ref("CampaignSummary")},
-        },
-    },
-    "PrizeView": {
-        "type": "object",
-        "required": ["id", "label", "color", "probability", "win", "segment"],
-        "properties": {
-            "id": {"type": "string"},
-            "label": {"type": "string"},
-            "color": _nullable({"type": "string"}),
-            "probability": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1,
-                "description": "chance of being drawn (weight / sum of weights)",
-            },
-            "win": {"type": "boolean"},
-            "segment": {**_NAT, "description": "position in the file: wheel segment index"},
-        },
-    },
-    "Limit": {
-        "type": "object",
-        "required": ["plays", "per"],
-        "properties": {
-            "plays": {"type": "integer", "minimum": 1},
-            "per": {"type": "string", "enum": ["day", "week", "campaign"]},
-        },
-    },
-    "Campaign": {
-        "type": "object",
-        "required": [
-            "id",
-            "game",
-            "lang",
-            "title",
-            "description",
-            "timezone",
-            "starts",
-            "ends",
-            "active",
-            "prizes",
-            "epoch",
-            "commitment",
-            "fallback",
-            "limits",
-        ],
-        "properties": {
-            "id": _SLUG,
-            "game": {"type": "string", "enum": ["wheel", "scratch"]},
-            "lang": {"type": "string"},
-            "title": {"type": "string"},
-            "description": _nullable({"type": "string"}),
-            "timezone": {"type": "string", "description": "IANA time zone of limits and days"},
-            "starts": _TIME,
-            "ends": _TIME,
-            "active": {"type": "boolean", "description": "running now"},
-            "prizes": {"type": "array", "items": _ref("PrizeView"), "minItems": 1},
-            "epoch": _nullable(_NAT),
-            "commitment": {
-                **_nullable(_HASH),
-                "description": "SHA-256 of the current epoch's server seed",
-            },
-            "fallback": {"type": "string"},
-            "limits": {"type": "array", "items": _ref("Limit")},
-            "plays_left": {
-                **_nullable(_NAT),
-                "description": "with a customer token only; null when there is no limit",
-            },
-            "next_play_at": {
-                **_nullable(_TIME),
-                "description": "with a customer token only: when plays_left is 0, when the "
-                "next play frees up (null: not before the campaign ends, or plays are left)",
-            },
-        },
-    },
-    "PlayRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "client_seed": {
-                "type": "string",
-                "pattern": CLIENT_SEED_PATTERN,
-                "description": "the player's seed; the server makes one when absent",
-            }
-        },
-    },
-    "Play": {
-        "type": "object",
-        "required": [
-            "seq",
-            "epoch",
-            "nonce",
-            "client_seed",
-            "commitment",
-            "prize",
-            "drawn",
-            "segment",
-            "coupon",
-            "at",
-            "hash",
-            "config_hash",
-        ],
-        "properties": {
-            "seq": _NAT,
-            "epoch": _NAT,
-            "nonce": _NAT,
-            "client_seed": {"type": "string", "pattern": CLIENT_SEED_PATTERN},
-            "commitment": _nullable(_HASH),
-            "prize": {
-                "type": "object",
-                "description": "the awarded prize",
-                "required": ["id", "label", "win", "color"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "label": {"type": "string"},
-                    "win": {"type": "boolean"},
-                    "color": _nullable({"type": "string"}),
-                },
-            },
-            "drawn": {"type": "string", "description": "the drawn prize (see fallback rules)"},
-            "segment": {**_NAT, "description": "segment index of the awarded prize"},
-            "coupon": _nullable({"type": "string"}),
-            "at": _TIME,
-            "hash": _HASH,
-            "config_hash": _HASH,
-        },
-    },
-    "PlayResponse": {
-        "type": "object",
-        "required": ["play", "plays_left", "next_play_at"],
-        "properties": {
-            "play": _ref("Play"),
-            "plays_left": _nullable(_NAT),
-            "next_play_at": _nullable(_TIME),
-        },
-    },
-    "Epoch": {
-        "type": "object",
-        "required": ["epoch", "commitment", "server_seed", "opened_at", "revealed_at"],
-        "properties": {
-            "epoch": _NAT,
-            "commitment": _HASH,
-            "server_seed": {
-                **_nullable(_HASH),
-                "description": "revealed when the epoch closes, null before",
-            },
-            "opened_at": _TIME,
-            "revealed_at": _nullable(_TIME),
-        },
-    },
-    "Fairness": {
-        "type": "object",
-        "required": ["campaign", "algorithm", "epochs", "audit_url"],
-        "properties": {
-            "campaign": _SLUG,
-            "algorithm": {"type": "string", "const": ALGORITHM},
-            "epochs": {"type": "array", "items": _ref("Epoch")},
-            "audit_url": {"type": "string", "format": "uri-reference"},
-        },
-    },
-    "PlayReceipt": {
-        "type": "object",
-        "required": [
-            "seq",
-            "campaign",
-            "epoch",
-            "nonce",
-            "client_seed",
-            "drawn",
-            "awarded",
-            "at",
-            "hash",
-            "coupon",
-        ],
-        "properties": {
-            "seq": _NAT,
-            "campaign": _SLUG,
-            "epoch": _NAT,
-            "nonce": _NAT,
-            "client_seed": {"type": "string"},
-            "drawn": {"type": "string"},
-            "awarded": {"type": "string"},
-            "at": _TIME,
-            "hash": _HASH,
-            "coupon": _nullable({"type": "string"}),
-        },
-    },
-    "PlayList": {
-        "type": "object",
-        "required": ["plays"],
-        "properties": {"plays": {"type": "array", "items": _ref("PlayReceipt")}},
     },
 }
 
@@ -485,7 +277,7 @@ def _paths() -> dict[str, Any]:
                 "security": optional_customer,
                 "parameters": _params("CampaignId", "Lang", "AcceptLanguage"),
                 "responses": {
-                    "200": _json(_ref("Campaign"), "the campaign"),
+                    "200": _json(_ref("CampaignView"), "the campaign"),
                     "401": _responses("InvalidToken"),
                     "404": _responses("NotFound"),
                 },
@@ -707,7 +499,7 @@ def build_document(server_url: str) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": _with_unavailable(_paths()),
         "components": {
-            "schemas": copy.deepcopy(_SCHEMAS),
+            "schemas": {**copy.deepcopy(_SCHEMAS), **component_schemas()},
             "parameters": copy.deepcopy(_PARAMETERS),
             "responses": copy.deepcopy(_RESPONSES),
             "securitySchemes": {

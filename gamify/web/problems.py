@@ -1,7 +1,7 @@
 """Every error the API returns, as RFC 9457 ``application/problem+json``, made in this one place.
 
-Domain errors (:class:`gamify.errors.PlayError`) carry their own ``code``, ``status``, ``title``
-and ``detail``; HTTP errors (unknown path, wrong method, body too large, wrong media type,
+Domain errors (:class:`gamify.core.errors.PlayError`) carry their own ``code``, ``status``,
+``title`` and ``detail``; HTTP errors (unknown path, wrong method, body too large, wrong media type,
 malformed request) get a code of their own. Nothing under the prefix renders an HTML error page,
 and an unexpected exception is logged and answered with a problem as a last resort.
 """
@@ -20,8 +20,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_excepti
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import RequestRedirect
 
-from gamify.errors import LimitReached, PlayError
-from gamify.rules import iso_utc
+from gamify.core.errors import LimitReached, PlayError
+from gamify.core.rules import iso_utc
 from gamify.storage.database import database_unavailable
 
 log = logging.getLogger("gamify")
@@ -97,7 +97,7 @@ def from_play_error(exc: PlayError) -> Response:
 
 
 def _limit_reached(exc: LimitReached) -> Response:
-    from gamify.extension import state
+    from gamify.web.state import state
 
     if exc.retry_at is None:
         return problem(
@@ -140,7 +140,7 @@ def _http_detail(status: int, exc: HTTPException) -> str:
     if status == 405:
         return f"{request.method} is not allowed on {request.path}"
     if status == 413:
-        from gamify.extension import state
+        from gamify.web.state import state
 
         return f"the request body is larger than {state().settings.max_body} bytes"
     return str(exc.description or HTTP_STATUS_CODES.get(status, "bad request"))

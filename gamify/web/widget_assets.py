@@ -44,8 +44,8 @@ from types import MappingProxyType
 
 from flask import Response, request
 
-from gamify import __version__
-from gamify.errors import NotFound
+from gamify.core.errors import NotFound
+from gamify.core.version import __version__
 
 LOADER = "loader.js"
 #: The modules the loader may load, each from ``widgets/<name>.js``: the frame, the games

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from gamify.campaign import Campaign, Prize, Text
+from gamify.core.campaign import Campaign, Prize, Text
 
 SHIPPED_LANGUAGES = ("es", "en")
 

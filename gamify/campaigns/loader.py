@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, available_timezones
 
-from gamify.campaign import Campaign, Coupon, Prize, Text
-from gamify.coupons import MAX_CODE, PoolPathError, pool_path, read_pool_lines
-from gamify.errors import CampaignError, ConfigIssue
-from gamify.rules import GAMES, MAX_TOTAL_WEIGHT, PERIODS, Budget, Limit, Period
-from gamify.yaml_nodes import Located, join, parse_yaml
+from gamify.campaigns.yaml_nodes import Located, join, parse_yaml
+from gamify.core.campaign import Campaign, Coupon, Prize, Text
+from gamify.core.coupons import MAX_CODE, PoolPathError, pool_path, read_pool_lines
+from gamify.core.errors import CampaignError, ConfigIssue
+from gamify.core.rules import GAMES, MAX_TOTAL_WEIGHT, PERIODS, Budget, Limit, Period
 
 CAMPAIGN_KEYS = (
     "id", "game", "title", "description", "timezone", "starts", "ends",

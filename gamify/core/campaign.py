@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from gamify.rules import Budget, Limit, PrizeRule, Rules
+from gamify.core.rules import Budget, Limit, PrizeRule, Rules
 
 DEFAULT_LANGUAGE = "en"
 

@@ -18,7 +18,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gamify.errors import ConfigIssue
+from gamify.core.errors import ConfigIssue
 
 MAX_NODES = 10_000
 """Values allowed after expanding aliases: far above any campaign, far below an alias bomb."""

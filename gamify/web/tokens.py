@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from gamify.errors import InvalidCustomerId, InvalidToken
+from gamify.core.errors import InvalidCustomerId, InvalidToken
 
 SALT = "gamify.customer"
 MAX_CUSTOMER_ID = 256

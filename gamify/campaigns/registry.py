@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gamify.campaign import Campaign
-from gamify.campaign_yaml import load_campaign
-from gamify.errors import CampaignError, CampaignNotFound, ConfigIssue
+from gamify.campaigns.loader import load_campaign
+from gamify.core.campaign import Campaign
+from gamify.core.errors import CampaignError, CampaignNotFound, ConfigIssue
 
 log = logging.getLogger("gamify")
 Signature = tuple[tuple[str, int, int], ...]

@@ -17,19 +17,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gamify import fairness
-from gamify.audit import (
-    ZERO_HASH,
-    bundle_line,
-    chain_row,
-    epoch_record,
-    play_record,
-    pseudonym,
-    write_bundle,
-)
-from gamify.campaign import Campaign
-from gamify.periods import local_date, period_key
-from gamify.rules import Ledger, shortage
+from gamify.audit.bundle import bundle_line, epoch_record, play_record, write_bundle
+from gamify.core import fairness
+from gamify.core.campaign import Campaign
+from gamify.core.chain import ZERO_HASH, chain_row, pseudonym
+from gamify.core.periods import local_date, period_key
+from gamify.core.rules import Ledger, shortage
 
 MAX_TRIES_PER_PLAY = 100
 

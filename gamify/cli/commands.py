@@ -1,4 +1,5 @@
-"""The ``gamify`` command line (CONTRACT §7): exit 0 on success, 1 on a finding, 2 on bad usage.
+"""The commands of ``gamify`` that a host app's ``flask gamify`` has too (CONTRACT §7): exit 0 on
+success, 1 on a finding, 2 on bad usage.
 
 Commands print for people; errors in campaign files are printed one per line in the
 ``FILE:LINE:COL: field: message`` form editors and CI logs can jump to.
@@ -20,44 +21,25 @@ import click
 from flask import has_app_context
 from flask.cli import ScriptInfo
 
-from gamify.campaign import Campaign
-from gamify.campaign_schema import campaign_schema
-from gamify.campaign_yaml import load_campaign, load_campaigns
-from gamify.errors import BundleError, CampaignError, GamifyError
-from gamify.extension import GamifyState, build_state, state
-from gamify.odds import OddsReport, odds_report, plays
-from gamify.simulate import Simulation, export_simulation, simulate
+from gamify.audit.verify import Report, verify_bundle
+from gamify.campaigns.loader import load_campaign, load_campaigns
+from gamify.campaigns.odds import OddsReport, odds_report, plays
+from gamify.campaigns.schema import campaign_schema
+from gamify.campaigns.simulate import Simulation, export_simulation, simulate
+from gamify.core.campaign import Campaign
+from gamify.core.errors import BundleError, CampaignError, GamifyError
 from gamify.storage.database import (
     SchemaBehind,
     current_revision,
     database_unavailable,
 )
 from gamify.storage.database import upgrade as upgrade_schema
-from gamify.verify import Report, verify_bundle
+from gamify.web.state import GamifyState, build_state, state
 
 FINDING = 1
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gamify")
-@click.option(
-    "--database-url",
-    envvar="GAMIFY_DATABASE_URL",
-    help="SQLAlchemy URL of the gamify database [env GAMIFY_DATABASE_URL].",
-)
-@click.option(
-    "--campaigns",
-    envvar="GAMIFY_CAMPAIGNS",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of campaign files [env GAMIFY_CAMPAIGNS].",
-)
-@click.pass_context
-def cli(ctx: click.Context, database_url: str | None, campaigns: Path | None) -> None:
-    """gamify: spin wheels and scratch cards with provably fair, auditable draws."""
-    ctx.obj = _Standalone(database_url, campaigns)
-
-
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def check(paths: tuple[Path, ...]) -> None:
     """Validate campaign files or folders and print their odds."""
@@ -76,7 +58,7 @@ def check(paths: tuple[Path, ...]) -> None:
         raise SystemExit(FINDING)
 
 
-@cli.command("simulate")
+@click.command("simulate")
 @click.argument("campaign_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--plays", "count", type=click.IntRange(1, 100_000_000), required=True)
 @click.option("--seed", required=True, help="Any text; the same seed gives the same rehearsal.")
@@ -96,7 +78,7 @@ def simulate_command(
         click.echo(f"bundle written to {export} (verify it with: gamify verify {export})")
 
 
-@cli.command()
+@click.command()
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify(bundle: Path) -> None:
     """Re-derive every play of an audit bundle; name the first faulty seq."""
@@ -111,13 +93,13 @@ def verify(bundle: Path) -> None:
     click.echo(format_verify(report))
 
 
-@cli.command()
+@click.command()
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of campaign files, for editors."""
     click.echo(json.dumps(campaign_schema(), indent=2, ensure_ascii=False))
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign_id")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export(campaign_id: str, output: Path) -> None:
@@ -130,7 +112,7 @@ def export(campaign_id: str, output: Path) -> None:
     click.echo(f"bundle of {campaign_id} written to {output}")
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign_id")
 def rotate(campaign_id: str) -> None:
     """Close the open epoch of CAMPAIGN_ID, reveal its seed and open the next epoch."""
@@ -144,7 +126,7 @@ def rotate(campaign_id: str) -> None:
     click.echo(f"epoch {epoch.epoch} open, commitment {epoch.commitment}")
 
 
-@cli.command()
+@click.command()
 def reload() -> None:
     """Load the campaign files again and record new config versions in the database.
 
@@ -161,7 +143,7 @@ def reload() -> None:
         raise SystemExit(FINDING)
 
 
-@cli.group()
+@click.group()
 def db() -> None:
     """Database schema commands."""
 
@@ -179,7 +161,7 @@ def upgrade() -> None:
     click.echo(f"gamify database at revision {current_revision(current.engine)}")
 
 
-class _Standalone:
+class Standalone:
     def __init__(self, database_url: str | None, campaigns: Path | None) -> None:
         self.database_url = database_url
         self.campaigns = campaigns
@@ -209,7 +191,7 @@ def _found_state() -> GamifyState:
     if info is not None:
         with info.load_app().app_context():
             return state()
-    options = ctx.find_object(_Standalone) or _Standalone(None, None)
+    options = ctx.find_object(Standalone) or Standalone(None, None)
     if not options.database_url:
         raise click.UsageError("set GAMIFY_DATABASE_URL or pass --database-url")
     campaigns = options.campaigns or Path("campaigns")
@@ -222,40 +204,6 @@ def _found_state() -> GamifyState:
 
 
 FLASK_COMMANDS = (check, simulate_command, verify, schema, export, rotate, reload, db)
-
-
-# -- the demo store: a standalone app of its own, so not one of FLASK_COMMANDS ---------------
-
-
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--campaigns",
-    "campaigns",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder of campaign files to copy [the repository's examples/campaigns].",
-)
-def demo(host: str, port: int, campaigns: Path | None) -> None:
-    """Run a sample store with both games on SQLite, at http://127.0.0.1:5000.
-
-    Data lives in ./instance/gamify-demo; the campaigns are copied there with their dates
-    moved so that they are running today.
-    """
-    from gamify.demo import create_demo_app
-
-    try:
-        app = create_demo_app(campaigns=campaigns)
-    except FileNotFoundError as exc:
-        raise click.UsageError(str(exc)) from None
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"gamify demo store: http://{shown}:{port}  (data in {app.instance_path})")
-    click.echo("Press Ctrl+C to stop.")
-    app.run(host=host, port=port, debug=False, use_reloader=False)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    cli.main(args=list(argv) if argv is not None else None, prog_name="gamify")
 
 
 def _load_or_exit(path: Path) -> Campaign:

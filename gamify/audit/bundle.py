@@ -1,4 +1,4 @@
-"""The hash-chained play log and the audit bundle (CONTRACT §5).
+"""The audit bundle (CONTRACT §5): the chain's rows with the configs and epochs they need.
 
 Rows are plain dicts of JSON types so that what is hashed, stored and published is one and the
 same object; the bundle is JSON Lines, written and read one line at a time so that a
@@ -7,79 +7,14 @@ million-play log never has to fit in memory.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from gamify.canonical import canonical_json
-from gamify.errors import BundleError
-from gamify.rules import Rules, iso_utc
-
-ZERO_HASH = "0" * 64
-PLAY_COLUMNS = (
-    "seq",
-    "campaign",
-    "epoch",
-    "nonce",
-    "client_seed",
-    "player",
-    "drawn",
-    "awarded",
-    "at",
-    "config_hash",
-    "prev_hash",
-    "hash",
-)
-"""The fields of a chain row (CONTRACT §5), in the order the log stores them."""
-PLAY_FIELDS = frozenset(PLAY_COLUMNS)
-
-
-def row_hash(row: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of the row without its ``hash`` (and bundle ``type``)."""
-    body = {k: v for k, v in row.items() if k not in ("hash", "type")}
-    return hashlib.sha256(canonical_json(body)).hexdigest()
-
-
-def chain_row(
-    *,
-    prev_hash: str,
-    seq: int,
-    campaign: str,
-    epoch: int,
-    nonce: int,
-    client_seed: str,
-    player: str,
-    drawn: str,
-    awarded: str,
-    at: datetime,
-    config_hash: str,
-) -> dict[str, Any]:
-    """The next row of a chain, with its hash."""
-    row: dict[str, Any] = {
-        "seq": seq,
-        "campaign": campaign,
-        "epoch": epoch,
-        "nonce": nonce,
-        "client_seed": client_seed,
-        "player": player,
-        "drawn": drawn,
-        "awarded": awarded,
-        "at": iso_utc(at),
-        "config_hash": config_hash,
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = row_hash(row)
-    return row
-
-
-def pseudonym(key: bytes, campaign_id: str, customer_id: str) -> str:
-    """A stable per-campaign stand-in for a customer id that cannot be reversed without ``key``."""
-    mac = hmac.digest(key, f"{campaign_id}:{customer_id}".encode(), "sha256")
-    return mac.hex()[:32]
+from gamify.core.canonical import canonical_json
+from gamify.core.errors import BundleError
+from gamify.core.rules import Rules
 
 
 def campaign_record(rules: Rules) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from gamify.rules import Period
+from gamify.core.rules import Period
 
 
 def local_date(moment: datetime, timezone: str) -> date:

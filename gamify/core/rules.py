@@ -2,7 +2,7 @@
 
 This is exactly what the audit bundle publishes (CONTRACT §5), so the server, the simulator
 and an outside verifier all apply the same rules to the same data. Labels, colours and
-coupons are presentation and live on :class:`gamify.campaign.Campaign` instead.
+coupons are presentation and live on :class:`gamify.core.campaign.Campaign` instead.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from itertools import accumulate
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gamify.canonical import canonical_json
+from gamify.core.canonical import canonical_json
 
 ALGORITHM = "gamify-fairness-v1"
 MAX_TOTAL_WEIGHT = 2**64  # the uniform draw of CONTRACT §4 cannot go beyond
@@ -70,7 +70,7 @@ class Rules:
 
     @cached_property
     def running(self) -> tuple[int, ...]:
-        """Running sums of the weights, the form :func:`gamify.fairness.draw` takes."""
+        """Running sums of the weights, the form :func:`gamify.core.fairness.draw` takes."""
         return tuple(accumulate(self.weights))
 
     @cached_property

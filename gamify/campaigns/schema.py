@@ -2,7 +2,7 @@
 
 With it the VS Code YAML extension autocompletes keys, offers the allowed values and underlines
 the obvious mistakes while a marketer types. It cannot express everything (percents summing to
-100, a fallback naming a real prize, coupon pools existing), so :mod:`gamify.campaign_yaml`
+100, a fallback naming a real prize, coupon pools existing), so :mod:`gamify.campaigns.loader`
 stays the judge; descriptions are written for marketers, not programmers.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gamify.campaign_yaml import MAX_TEXT, iana_timezones
+from gamify.campaigns.loader import MAX_TEXT, iana_timezones
 
 SCHEMA_ID = "https://gamify.dev/schema/campaign.json"
 

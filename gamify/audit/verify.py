@@ -15,11 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from gamify import fairness
-from gamify.audit import PLAY_FIELDS, ZERO_HASH, parse_line, read_records, row_hash
-from gamify.errors import BundleError
-from gamify.periods import local_date
-from gamify.rules import Ledger, Rules, award, config_hash, parse_utc
+from gamify.audit.bundle import parse_line, read_records
+from gamify.core import fairness
+from gamify.core.chain import PLAY_FIELDS, ZERO_HASH, row_hash
+from gamify.core.errors import BundleError
+from gamify.core.periods import local_date
+from gamify.core.rules import Ledger, Rules, award, config_hash, parse_utc
 
 Progress = Callable[[int], None]
 _CANONICAL_PLAY_PREFIX = b'{"at":'

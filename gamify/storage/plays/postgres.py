@@ -30,27 +30,19 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from gamify.storage.play_store import (
+from gamify.services.ports import Locked, PlayQuery, PlayWrite
+from gamify.storage.locks import campaign_lock_key
+from gamify.storage.plays.base import (
     BUMP,
     INSERT_PLAY,
     STATE,
     UPDATE_STATE,
     ConnectionLost,
-    Locked,
-    PlayQuery,
-    PlayWrite,
     StatementsLost,
     locked,
     replayed,
     write_params,
 )
-
-
-def campaign_lock_key(campaign: str) -> int:
-    """The campaign's transaction-level advisory lock: whatever moves its chain takes it first."""
-    digest = hashlib.sha256(f"gamify.campaign:{campaign}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
 
 # -- statements --------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The audit bundle: writing, reading and verifying it (CONTRACT §5)."""

@@ -1,0 +1,1 @@
+"""Marketer YAML to domain objects: loading, checking, the JSON Schema, odds, rehearsals."""

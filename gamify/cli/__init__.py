@@ -1,0 +1,2 @@
+"""The ``gamify`` command (:mod:`gamify.cli.main`) and ``flask gamify``
+(:mod:`gamify.cli.commands`)."""

@@ -1,0 +1,246 @@
+"""The play use case: read the campaign under its lock through the play store, let the core
+decide (:func:`gamify.core.play.decide`), give a coupon, write it all back in the same
+transaction; and the customer's side of the log (what is left to play, their receipts).
+
+A play is one transaction that first takes the campaign lock (a transaction-level advisory lock
+on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so seq, nonces, limits, stock, budgets and coupons
+are read and written by one process at a time, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gamify.core import fairness
+from gamify.core.campaign import Campaign, Prize
+from gamify.core.chain import PLAY_COLUMNS, pseudonym
+from gamify.core.coupons import make_code
+from gamify.core.errors import CampaignInactive, InvalidRequest, NotFound
+from gamify.core.play import (
+    Allowance,
+    Head,
+    allowance,
+    check_limits,
+    decide,
+    limit_scopes,
+    play_scopes,
+)
+from gamify.services.ports import (
+    CampaignLog,
+    GivenCoupon,
+    Locked,
+    PlayQuery,
+    PlayStore,
+    PlayTransaction,
+    PlayWrite,
+    StartOver,
+)
+
+Clock = Callable[[], datetime]
+log = logging.getLogger("gamify")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+@dataclass(frozen=True)
+class PlayResult:
+    row: dict[str, Any]
+    commitment: str
+    prize: Prize
+    segment: int
+    coupon: str | None
+    allowance: Allowance
+    replayed: bool = False
+
+
+class PlayCases:
+    plays: PlayStore
+    log: CampaignLog
+    clock: Clock
+    player_key: bytes
+
+    def open_epoch_after(self, campaign_id: str, epoch: int) -> None: ...  # CampaignCases
+
+    def player(self, campaign_id: str, customer_id: str) -> str:
+        return pseudonym(self.player_key, campaign_id, customer_id)
+
+    def allowance(self, campaign: Campaign, customer_id: str) -> Allowance:
+        now = self.clock()
+        scopes = limit_scopes(campaign, self.player(campaign.id, customer_id), now)
+        return allowance(campaign, scopes, now, self.log.counters(campaign.id, scopes))
+
+    def play(
+        self,
+        campaign: Campaign,
+        customer_id: str,
+        client_seed: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> PlayResult:
+        if client_seed is None:
+            client_seed = fairness.new_client_seed()
+        elif not fairness.is_client_seed(client_seed):
+            raise InvalidRequest("client_seed must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
+        if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters")
+        player = self.player(campaign.id, customer_id)
+        again = False  # once more after a failure that wrote nothing
+        while True:
+            try:
+                with self.plays.transaction() as tx:
+                    result = self._play_locked(tx, campaign, player, client_seed, idempotency_key)
+            except StartOver as exc:
+                if again:
+                    raise
+                if exc.new_connections:
+                    # The database restarted or dropped idle connections: the pool's others are
+                    # likely dead too. Nothing was written, so the play starts over on new ones.
+                    self.plays.reset()
+                again = True
+                continue
+            if isinstance(result, PlayResult):
+                return result
+            # The open epoch's seed is public (the campaign ended, then its end moved): a play
+            # never draws from a published seed, so the next epoch opens and the play starts over.
+            self.open_epoch_after(campaign.id, result)
+
+    def _play_locked(
+        self,
+        tx: PlayTransaction,
+        campaign: Campaign,
+        player: str,
+        client_seed: str,
+        idempotency_key: str | None,
+    ) -> PlayResult | int:
+        """The play, or the number of a revealed open epoch that must be closed first."""
+        now = self.clock()
+        limits = limit_scopes(campaign, player, now)
+        candidates = {
+            p.id: make_code(p.coupon.pattern)
+            for p in campaign.prizes
+            if p.coupon is not None and p.coupon.pattern is not None
+        }
+        found = tx.read(
+            PlayQuery(
+                campaign=campaign.id,
+                scopes=play_scopes(campaign, limits, now),
+                player=player,
+                idempotency_key=idempotency_key,
+                pool_prizes=[
+                    p.id for p in campaign.prizes if p.coupon is not None and p.coupon.pool
+                ],
+                candidate_codes=list(candidates.values()),
+            )
+        )
+        if found is None:
+            raise NotFound(f"campaign {campaign.id!r} is not set up in the database yet")
+        counts = found.counts
+        if found.replay_seq is not None:  # this key already played: the same answer, nothing used
+            stored, commitment = tx.replay(campaign.id, found.replay_seq)
+            prize_id = stored["awarded"]
+            if prize_id not in campaign.rules.index:
+                prize_id = campaign.fallback
+            return PlayResult(
+                row={c: stored[c] for c in PLAY_COLUMNS},
+                commitment=commitment,
+                prize=campaign.prize(prize_id),
+                segment=campaign.rules.index[prize_id],
+                coupon=stored["coupon"],
+                allowance=allowance(campaign, limits, now, counts),
+                replayed=True,
+            )
+        if not campaign.is_running(now):
+            raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
+        check_limits(campaign, limits, counts, now)
+        if found.revealed:
+            return found.epoch
+        head = Head(
+            next_seq=found.next_seq,
+            head_hash=found.head_hash,
+            epoch=found.epoch,
+            next_nonce=found.next_nonce,
+            server_seed=found.server_seed,
+            spent_total_cents=found.spent_total_cents,
+        )
+        decision = decide(
+            campaign,
+            head,
+            counts,
+            limits,
+            player,
+            client_seed,
+            now,
+            exhausted=_empty_pools(campaign, found),
+        )
+        if decision.ran_out:
+            log.error(
+                "gamify: the coupon pool of %s/%s has no code left before its stock ran out "
+                "(were codes deleted from gamify_coupon?); the fallback is given, and the audit "
+                "bundle will show this play as a fallback the log does not imply",
+                campaign.id,
+                decision.drawn.id,
+            )
+        awarded = decision.awarded
+        coupon = _coupon(tx, campaign, awarded, found, candidates)
+        tx.write(
+            PlayWrite(
+                row={**decision.row, "coupon": coupon.code if coupon else None},
+                next_nonce=decision.next_nonce,
+                spent_total_cents=decision.spent_total_cents,
+                bumps=decision.bumps,
+                idempotency_key=idempotency_key,
+                coupon=coupon,
+            )
+        )
+        counts.update({k: counts.get(k, 0) + v for k, v in decision.bumps.items()})
+        return PlayResult(
+            row=decision.row,
+            commitment=found.commitment,
+            prize=awarded,
+            segment=campaign.rules.index[awarded.id],
+            coupon=coupon.code if coupon else None,
+            allowance=allowance(campaign, limits, now, counts),
+        )
+
+    def customer_plays(
+        self, campaigns: Iterable[Campaign], customer_id: str
+    ) -> list[dict[str, Any]]:
+        return self.log.plays_of({self.player(c.id, customer_id): c.id for c in campaigns})
+
+
+def _empty_pools(campaign: Campaign, found: Locked) -> frozenset[str]:
+    """Pool prizes with no code left. A pool of N codes is its prize's stock (the config says at
+    most N, and sync checks every code is the prize's), so the rules give the fallback first:
+    a pool empties before its stock only when codes were taken out of the database by hand."""
+    return frozenset(
+        p.id
+        for p in campaign.prizes
+        if p.coupon is not None and p.coupon.pool is not None and p.id not in found.pool_codes
+    )
+
+
+def _coupon(
+    tx: PlayTransaction,
+    campaign: Campaign,
+    prize: Prize,
+    found: Locked,
+    candidates: dict[str, str],
+) -> GivenCoupon | None:
+    """The pool's next unused code, or a pattern code no play of the campaign has had yet."""
+    if prize.coupon is None:
+        return None
+    if prize.coupon.pool is not None:
+        code = found.pool_codes[prize.id]  # an empty pool gave the fallback instead
+        return GivenCoupon(code, prize.id, pooled=True)
+    assert prize.coupon.pattern is not None
+    if candidates[prize.id] not in found.taken_codes:
+        return GivenCoupon(candidates[prize.id], prize.id, pooled=False)
+    more = list(dict.fromkeys(make_code(prize.coupon.pattern) for _ in range(20)))
+    taken = tx.taken_codes(campaign.id, more)
+    for code in more:
+        if code not in taken:
+            return GivenCoupon(code, prize.id, pooled=False)
+    raise InvalidRequest(f"the coupon pattern of {prize.id!r} has run out of unique codes")

@@ -1,0 +1,193 @@
+"""What the use cases need from storage, as small ``Protocol`` ports and the values they trade.
+
+The services never see SQL, engines or drivers: :mod:`gamify.storage` implements these ports
+(SQLite and PostgreSQL), and the tests have an in-memory fake of them (``tests/fakes.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class StartOver(Exception):
+    """The play failed before it wrote anything, for a reason the next attempt does not share:
+    it can start over from the top. With :attr:`new_connections`, on new connections."""
+
+    new_connections = False
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    epoch: int
+    commitment: str
+    server_seed: str | None  # None until revealed
+    opened_at: datetime
+    revealed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewEpoch:
+    seed: str
+    commitment: str
+
+
+@dataclass(frozen=True)
+class ConfigRecord:
+    """A campaign's config version as the log keeps it: its hash and canonical JSON text."""
+
+    config_hash: str
+    config: str
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A prize's coupon pool, read from its file: the codes, in the order they are given."""
+
+    index: int  # the prize's position in the campaign file
+    prize: str
+    codes: Sequence[str]
+
+
+class PoolConflict(Exception):
+    """A pool's code is already in the log as something else: another prize's pool code, or a
+    pattern code given by a play. Nothing of the new version was recorded."""
+
+    def __init__(self, pool: Pool, code: str, held_by: str, pattern: bool) -> None:
+        self.pool = pool
+        self.code = code
+        self.held_by = held_by
+        self.pattern = pattern
+        super().__init__(f"{code!r} is held by {held_by!r}")
+
+
+@dataclass(frozen=True)
+class LogSnapshot:
+    """A campaign's log at one moment: the plays with ``seq < head`` (the last of them hashing
+    to ``head_hash``), the config versions (oldest first) and the epochs."""
+
+    campaign: str
+    head: int
+    head_hash: str
+    configs: tuple[ConfigRecord, ...]
+    epochs: tuple[EpochInfo, ...]
+
+
+@dataclass(frozen=True)
+class PlayQuery:
+    """What a play needs to read once it holds the campaign lock."""
+
+    campaign: str
+    scopes: Sequence[str]  # counters: limits per customer and period, stock, spend of the day
+    player: str
+    idempotency_key: str | None
+    pool_prizes: Sequence[str]  # prizes whose coupons come from a pool: their next free code
+    candidate_codes: Sequence[str]  # pattern codes made in advance: which are taken already
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The campaign as a play finds it, read under the campaign lock."""
+
+    next_seq: int
+    head_hash: str
+    epoch: int
+    next_nonce: int
+    spent_total_cents: int
+    server_seed: str
+    commitment: str
+    revealed: bool
+    counts: dict[str, int]
+    replay_seq: int | None
+    pool_codes: dict[str, str]
+    taken_codes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class GivenCoupon:
+    code: str
+    prize: str
+    pooled: bool  # a pool code is marked given; a pattern code is inserted
+
+
+@dataclass(frozen=True)
+class PlayWrite:
+    """Everything one play writes: its chain row, the campaign's new head, counters, records."""
+
+    row: dict[str, Any]  # the chain row (PLAY_COLUMNS) and its coupon
+    next_nonce: int
+    spent_total_cents: int
+    bumps: dict[str, int] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    coupon: GivenCoupon | None = None
+
+
+class PlayTransaction(Protocol):
+    """One play's transaction: begun and locked by :meth:`read`, committed by :meth:`write`."""
+
+    def read(self, query: PlayQuery) -> Locked | None:
+        """Begin, take the campaign lock and read; None when the campaign has no state row."""
+
+    def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]: ...
+
+    def replay(self, campaign: str, seq: int) -> tuple[dict[str, Any], str]:
+        """The stored row (with its coupon) and its epoch's commitment."""
+
+    def write(self, write: PlayWrite) -> None:
+        """Write and commit; the lock is released and the play durable when this returns."""
+
+
+class PlayStore(Protocol):
+    def transaction(self) -> AbstractContextManager[PlayTransaction]:
+        """A play's transaction; whatever it leaves open is rolled back at the end."""
+
+    def reset(self) -> None:
+        """Drop every pooled connection (after :class:`StartOver` asked for new ones)."""
+
+
+class CampaignLog(Protocol):
+    """A campaign's bookkeeping outside the play itself: config versions, epochs, counters, and
+    the log read back."""
+
+    def record(
+        self,
+        campaign: str,
+        config: ConfigRecord,
+        epoch_zero: NewEpoch,
+        pools: Sequence[Pool],
+        now: datetime,
+    ) -> None:
+        """Record a config version, create the campaign's state with epoch 0 (committed before
+        any play) and its pool codes, and make the award counters count every award; what
+        exists already is left as it is. :class:`PoolConflict` undoes all of it."""
+
+    def reveal_open_epoch(self, campaign: str, now: datetime) -> None:
+        """Reveal the open epoch's seed (the campaign has ended), under the campaign lock."""
+
+    def open_next_epoch(
+        self, campaign: str, epoch: NewEpoch, now: datetime, *, after: int | None = None
+    ) -> bool:
+        """Close the open epoch (revealing its seed) and open the next, under the campaign
+        lock; with ``after``, only if the open epoch is still that one. False when the campaign
+        has no state yet (or ``after`` is closed already)."""
+
+    def epochs(self, campaign: str) -> list[EpochInfo]: ...
+
+    def counters(self, campaign: str, scopes: Sequence[str]) -> dict[str, int]: ...
+
+    def plays_of(self, players: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The plays of these pseudonyms (pseudonym -> its campaign), oldest first, each with
+        its coupon."""
+
+    def snapshot(self, campaign: str) -> LogSnapshot:
+        """The log's head, then its config versions and epochs, in one short transaction."""
+
+    def configs_used(self, campaign: str, before: int) -> set[str]:
+        """The config hashes of the plays with ``seq < before``."""
+
+    def play_rows(self, campaign: str, start: int, end: int, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` chain rows with ``start <= seq < end``, in ``seq`` order, in one
+        short transaction."""

@@ -1,0 +1,1 @@
+"""A play's transaction: one shared base, and an adapter per database."""

@@ -1,0 +1,101 @@
+"""What the play transactions of both databases share: the statements' text, the parameters
+of a write, the replay of a stored play, and the errors that let a play start over.
+
+Every play of a campaign queues on the campaign lock, so the time between taking that lock and
+releasing it bounds the plays per second of the whole campaign. SQLAlchemy stays in charge of the
+pool and of everything else; the play path borrows a pooled driver connection and speaks SQL to
+it directly (:mod:`gamify.storage.plays.postgres`, :mod:`gamify.storage.plays.sqlite`), because
+building, compiling and wrapping statements per play cost more than the statements themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gamify.core.chain import PLAY_COLUMNS
+from gamify.services.ports import Locked, PlayWrite, StartOver
+
+
+class ConnectionLost(StartOver):
+    """The pooled connection was dead before the play wrote anything (the database restarted,
+    or dropped it): nothing was written, so the play can start over on new connections."""
+
+    new_connections = True
+
+
+class StatementsLost(StartOver):
+    """The connection no longer had the play's prepared statements (something ran ``DEALLOCATE
+    ALL`` or ``DISCARD ALL`` on it): the transaction was rolled back, and the next attempt
+    prepares them again."""
+
+
+def locked(
+    state: Sequence[Any],
+    epoch: tuple[str, str, bool],
+    counts: dict[str, int],
+    replay: int | None,
+    pools: dict[str, str],
+    taken: frozenset[str],
+) -> Locked:
+    next_seq, head_hash, number, next_nonce, spent = state
+    seed, commitment, revealed = epoch
+    return Locked(
+        next_seq=next_seq,
+        head_hash=head_hash,
+        epoch=number,
+        next_nonce=next_nonce,
+        spent_total_cents=spent,
+        server_seed=seed,
+        commitment=commitment,
+        revealed=revealed,
+        counts=counts,
+        replay_seq=replay,
+        pool_codes=pools,
+        taken_codes=taken,
+    )
+
+
+STATE = "SELECT next_seq, head_hash, epoch, next_nonce, spent_total_cents FROM gamify_campaign"
+_REPLAYED_PLAY = (
+    f"SELECT {', '.join(PLAY_COLUMNS)}, coupon FROM gamify_play "
+    "WHERE campaign = %(campaign)s AND seq = %(seq)s"
+)
+_COMMITMENT = (
+    "SELECT commitment FROM gamify_epoch WHERE campaign = %(campaign)s AND epoch = %(epoch)s"
+)
+INSERT_PLAY = (
+    f"INSERT INTO gamify_play ({', '.join(PLAY_COLUMNS)}, coupon) "
+    f"VALUES ({', '.join(f'%({c})s' for c in (*PLAY_COLUMNS, 'coupon'))})"
+)
+UPDATE_STATE = (
+    "UPDATE gamify_campaign SET next_seq = %(next_seq)s, head_hash = %(hash)s, "
+    "next_nonce = %(next_nonce)s, spent_total_cents = %(spent)s WHERE id = %(campaign)s"
+)
+BUMP = "ON CONFLICT (campaign, scope) DO UPDATE SET value = gamify_counter.value + excluded.value"
+
+
+def replayed(
+    conn: Any, campaign: str, seq: int, sql: Callable[[str], str] = str
+) -> tuple[dict[str, Any], str]:
+    """The stored play ``seq`` (with its coupon) and its epoch's commitment, on either driver's
+    connection (``sql`` turns the statements into its parameter style)."""
+    found = conn.execute(sql(_REPLAYED_PLAY), {"campaign": campaign, "seq": seq}).fetchone()
+    row = dict(zip([*PLAY_COLUMNS, "coupon"], found, strict=True))
+    epoch = {"campaign": campaign, "epoch": row["epoch"]}
+    commitment: str = conn.execute(sql(_COMMITMENT), epoch).fetchone()[0]
+    return row, commitment
+
+
+def write_params(write: PlayWrite) -> dict[str, Any]:
+    coupon = write.coupon
+    return {
+        **write.row,
+        "next_seq": write.row["seq"] + 1,
+        "next_nonce": write.next_nonce,
+        "spent": write.spent_total_cents,
+        "idem": write.idempotency_key,
+        "code": coupon.code if coupon else None,
+        "coupon_prize": coupon.prize if coupon else None,
+        "pooled": coupon.pooled if coupon else None,
+    }

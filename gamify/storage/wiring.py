@@ -1,0 +1,18 @@
+"""The use cases on a SQL database: the service with this package's adapters as its ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from gamify.services.service import Service, utcnow
+from gamify.storage.campaign_log import SqlCampaignLog
+from gamify.storage.plays.store import EnginePlays
+
+
+def sql_service(
+    engine: Engine, secret: str | bytes, clock: Callable[[], datetime] = utcnow
+) -> Service:
+    return Service(EnginePlays(engine), SqlCampaignLog(engine), secret, clock)
