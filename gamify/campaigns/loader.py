@@ -22,7 +22,7 @@ from typing import cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from gamify.campaigns.yaml_nodes import Located, join, parse_yaml
-from gamify.core.campaign import Campaign, Coupon, Prize, Text
+from gamify.core.campaign import Campaign, Coupon, Game, Prize, Text
 from gamify.core.coupons import MAX_CODE, PoolPathError, pool_path, read_pool_lines
 from gamify.core.errors import CampaignError, ConfigIssue
 from gamify.core.rules import GAMES, MAX_TOTAL_WEIGHT, PERIODS, Budget, Limit, Period
@@ -345,7 +345,7 @@ class _Checker:
             return None
         return Campaign(
             id=campaign_id,
-            game=game,
+            game=cast(Game, game),
             title=title,
             timezone=timezone,
             starts=starts,

@@ -10,10 +10,13 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from gamify.core.rules import Budget, Limit, PrizeRule, Rules
 
 DEFAULT_LANGUAGE = "en"
+
+Game = Literal["wheel", "scratch"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Prize:
 @dataclass(frozen=True)
 class Campaign:
     id: str
-    game: str
+    game: Game
     title: Text
     timezone: str
     starts: datetime

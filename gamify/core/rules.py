@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from itertools import accumulate
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gamify.core.canonical import canonical_json
 
-ALGORITHM = "gamify-fairness-v1"
+ALGORITHM: Final = "gamify-fairness-v1"
 MAX_TOTAL_WEIGHT = 2**64  # the uniform draw of CONTRACT §4 cannot go beyond
 GAMES = ("wheel", "scratch")
 PERIODS = ("day", "week", "campaign")

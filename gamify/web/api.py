@@ -26,7 +26,7 @@ from gamify.core.errors import CampaignNotFound, InvalidRequest, InvalidToken, N
 from gamify.core.play import Allowance
 from gamify.core.rules import ALGORITHM, iso_utc
 from gamify.services.plays import PlayResult
-from gamify.web import cors, problems, widget_assets
+from gamify.web import cors, problems, shapes, widget_assets
 from gamify.web.openapi import openapi_document
 from gamify.web.state import GamifyState, state
 
@@ -50,7 +50,7 @@ def list_campaigns() -> Response:
     now = current.service.clock()
     lang = negotiate(LANGUAGES)
     running = [c for c in current.registry.all() if c.is_running(now)]
-    body = {
+    body: shapes.CampaignList = {
         "lang": lang,
         "campaigns": [
             {
@@ -76,7 +76,7 @@ def campaign_detail(campaign_id: str) -> Response:
     lang = negotiate(campaign.title.languages)
     epochs = current.service.epochs(campaign.id)
     total = campaign.rules.total_weight
-    body: dict[str, Any] = {
+    body: shapes.CampaignView = {
         "id": campaign.id,
         "game": campaign.game,
         "lang": lang,
@@ -103,7 +103,8 @@ def campaign_detail(campaign_id: str) -> Response:
         "limits": [{"plays": lim.plays, "per": lim.per} for lim in campaign.limits],
     }
     if customer is not None:
-        body.update(allowance_json(current.service.allowance(campaign, customer)))
+        left = allowance_json(current.service.allowance(campaign, customer))
+        body["plays_left"], body["next_play_at"] = left["plays_left"], left["next_play_at"]
     return json_response(body, vary=("Accept-Language", "Authorization"))
 
 
@@ -130,7 +131,7 @@ def play(campaign_id: str) -> Response:
 def fairness(campaign_id: str) -> Response:
     current = state()
     epochs = current.service.epochs(known_campaign_id(current, campaign_id))
-    body = {
+    body: shapes.Fairness = {
         "campaign": campaign_id,
         "algorithm": ALGORITHM,
         "epochs": [
@@ -199,9 +200,24 @@ def my_plays() -> Response:
     customer = customer_id(required=True)
     assert customer is not None
     rows = current.service.customer_plays(current.registry.all(), customer)
-    keys = ("seq", "campaign", "epoch", "nonce", "client_seed", "drawn", "awarded", "at", "hash")
-    plays = [{**{k: row[k] for k in keys}, "coupon": row["coupon"]} for row in rows]
-    return json_response({"plays": plays})
+    body: shapes.PlayList = {
+        "plays": [
+            {
+                "seq": row["seq"],
+                "campaign": row["campaign"],
+                "epoch": row["epoch"],
+                "nonce": row["nonce"],
+                "client_seed": row["client_seed"],
+                "drawn": row["drawn"],
+                "awarded": row["awarded"],
+                "at": row["at"],
+                "hash": row["hash"],
+                "coupon": row["coupon"],
+            }
+            for row in rows
+        ]
+    }
+    return json_response(body)
 
 
 # -- server to server -------------------------------------------------------------------------
@@ -336,7 +352,7 @@ def json_object_body(allowed: frozenset[str]) -> dict[str, Any]:
     return data
 
 
-def allowance_json(allowance: Allowance) -> dict[str, Any]:
+def allowance_json(allowance: Allowance) -> shapes.Allowance:
     return {
         "plays_left": allowance.plays_left,
         "next_play_at": _iso_or_none(allowance.next_play_at),
@@ -345,8 +361,9 @@ def allowance_json(allowance: Allowance) -> dict[str, Any]:
 
 def play_json(
     current: GamifyState, campaign: Campaign, result: PlayResult, lang: str
-) -> dict[str, Any]:
+) -> shapes.PlayResponse:
     row, prize = result.row, result.prize
+    left = allowance_json(result.allowance)
     return {
         "play": {
             "seq": row["seq"],
@@ -367,7 +384,8 @@ def play_json(
             "hash": row["hash"],
             "config_hash": row["config_hash"],
         },
-        **allowance_json(result.allowance),
+        "plays_left": left["plays_left"],
+        "next_play_at": left["next_play_at"],
     }
 
 

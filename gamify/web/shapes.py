@@ -16,6 +16,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
+from gamify.core.campaign import Game
 from gamify.core.rules import ALGORITHM
 
 CAMPAIGN_ID_PATTERN = "^[a-z0-9-]{1,64}$"
@@ -34,7 +35,6 @@ Time = Annotated[
 Hash = Annotated[str, Field(pattern=HASH_PATTERN)]
 Slug = Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)]
 Count = Annotated[int, Field(ge=0)]
-Game = Literal["wheel", "scratch"]
 
 
 class CampaignSummary(TypedDict):
