@@ -28,7 +28,7 @@ lint: $(STAMP)
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
 	npx --no-install eslint --max-warnings 0 .
 
-# The browser tests (tests/test_browser.py) drive Debian's chromium; Playwright's own browser
+# The browser tests (tests/e2e/test_browser.py) drive Debian's chromium; Playwright's own browser
 # download (`playwright install`) is never used.
 chromium:
 	@[ -x /usr/bin/chromium ] || ( \

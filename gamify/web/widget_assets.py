@@ -118,7 +118,7 @@ def minify_js(source: str) -> str:
     A small tokenizer, enough for the widget's own files: it copies strings, template literals
     (with their ``${…}``, to any depth) and regular expressions verbatim, drops comments, the
     indentation and blank lines, and turns each run of spaces into one. Line breaks stay, so
-    automatic semicolon insertion reads the code as before. tests/test_widget_assets.py checks
+    automatic semicolon insertion reads the code as before. tests/web/test_widget_assets.py checks
     that each file and its minified copy have the same tokens (espree, ESLint's parser).
     """
     out: list[str] = []

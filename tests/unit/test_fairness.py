@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from gamify.core import fairness
 
 U64 = 2**64
-DOC = Path(__file__).resolve().parent.parent / "docs" / "fairness.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "fairness.md"
 
 # --- the worked example of docs/fairness.md -------------------------------------------------
 

@@ -45,7 +45,7 @@ from gamify.services.service import Service
 from gamify.storage.database import make_engine
 from gamify.storage.wiring import sql_service
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PREFIX = "/gamify"
 TIMEZONE = "Europe/Madrid"
 WORKERS = 4

@@ -56,7 +56,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WHEEL = '[data-gamify="black-friday-wheel"]'
 SCRATCH = '[data-gamify="welcome-back-scratch"]'
 HOSTILE = '<img src=x onerror="window.__xss=1">'

@@ -30,7 +30,7 @@ from flask.testing import FlaskClient
 from gamify.web import widget_assets
 from gamify.web.widget_assets import LOADER, MANIFEST, MODULES, assets, bundle, minify_js, module
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WIDGETS = ROOT / "widgets"
 URL = f"{PREFIX}/widget.js"
 GAMES = ("wheel", "scratch")

@@ -18,7 +18,7 @@ from gamify.cli.main import cli
 from gamify.core.periods import period_key
 from gamify.core.rules import parse_utc
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "campaigns"
 WHEEL = EXAMPLES / "black-friday-wheel.yaml"
 SCRATCH = EXAMPLES / "welcome-back-scratch.yaml"

@@ -1,7 +1,10 @@
-"""The service without Flask: plays, coupons, epochs, config versions and migrations.
+"""How the service behaves, whatever stores it: these tests run on the in-memory fake
+(``tests/unit/test_services.py``) and on SQLite and PostgreSQL
+(``tests/storage/test_service_on_databases.py``), each of which gives the ``make_state``
+fixture: a function that starts a store's service and campaigns (``.service``, ``.registry``)
+on its storage; called twice, two workers on the same storage.
 
-Every test that makes a state runs twice: on a SQLite file and on a throwaway PostgreSQL
-database, because each has its own play store (:mod:`gamify.storage.plays.base`).
+A support module, not a test module: the test modules import the tests from here.
 """
 
 from __future__ import annotations
@@ -9,24 +12,19 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from textwrap import dedent
+from typing import Protocol
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from databases import KINDS, database_url
-from sqlalchemy import text
-from sqlmodel import SQLModel
 
 from gamify.audit.verify import verify_bundle
+from gamify.campaigns.registry import Registry
 from gamify.core import fairness
 from gamify.core.errors import CampaignInactive, CampaignNotFound, InvalidRequest, LimitReached
-from gamify.storage.database import alembic_config, current_revision, make_engine, upgrade
-from gamify.web.state import GamifyState, build_state
+from gamify.services.service import Service
 
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
 
@@ -54,6 +52,14 @@ prizes:
 """
 
 
+class Running(Protocol):
+    service: Service
+    registry: Registry
+
+
+MakeState = Callable[[], Running]
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     folder = tmp_path / "campaigns"
@@ -63,34 +69,8 @@ def folder(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture(params=KINDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with database_url(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def make_state(database: str, folder: Path) -> Iterator[Callable[[], GamifyState]]:
-    made: list[GamifyState] = []
-
-    def make() -> GamifyState:
-        current = build_state(
-            database_url=database,
-            campaigns=folder,
-            secret="s3cret",
-            reload_interval=0,
-        )
-        current.service.clock = lambda: NOW
-        made.append(current)
-        return current
-
-    yield make
-    for current in made:
-        current.engine.dispose()
-
-
 def test_pool_codes_are_given_once_each_in_file_order(
-    make_state: Callable[[], GamifyState],
+    make_state: MakeState,
 ) -> None:
     current = make_state()
     campaign = current.registry.get("pool-wheel")
@@ -102,7 +82,7 @@ def test_pool_codes_are_given_once_each_in_file_order(
     assert given == ["BOX-1", "BOX-2", "BOX-3"]  # stock 3: the fourth code is never given
 
 
-def test_limits_and_schedule_are_enforced(make_state: Callable[[], GamifyState]) -> None:
+def test_limits_and_schedule_are_enforced(make_state: MakeState) -> None:
     current = make_state()
     campaign = current.registry.get("pool-wheel")
     for _ in range(50):
@@ -116,7 +96,7 @@ def test_limits_and_schedule_are_enforced(make_state: Callable[[], GamifyState])
 
 
 def test_a_broken_edit_keeps_the_last_good_version_and_a_fix_is_used_for_new_plays(
-    make_state: Callable[[], GamifyState], folder: Path, caplog: pytest.LogCaptureFixture
+    make_state: MakeState, folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     current = make_state()
     first = current.registry.get("pool-wheel")
@@ -144,7 +124,7 @@ def test_a_broken_edit_keeps_the_last_good_version_and_a_fix_is_used_for_new_pla
 
 
 def test_rotation_reveals_the_seed_and_the_next_epoch_starts_at_nonce_zero(
-    make_state: Callable[[], GamifyState], tmp_path: Path
+    make_state: MakeState, tmp_path: Path
 ) -> None:
     current = make_state()
     campaign = current.registry.get("pool-wheel")
@@ -164,7 +144,7 @@ def test_rotation_reveals_the_seed_and_the_next_epoch_starts_at_nonce_zero(
 
 
 def test_an_ended_campaign_reveals_its_seed_by_itself(
-    make_state: Callable[[], GamifyState],
+    make_state: MakeState,
 ) -> None:
     current = make_state()
     campaign = current.registry.get("pool-wheel")
@@ -174,27 +154,14 @@ def test_an_ended_campaign_reveals_its_seed_by_itself(
 
 
 def test_a_second_worker_shares_epoch_zero_instead_of_making_its_own(
-    make_state: Callable[[], GamifyState],
+    make_state: MakeState,
 ) -> None:
     one, two = make_state(), make_state()
     assert one.service.epochs("pool-wheel") == two.service.epochs("pool-wheel")
 
 
-def test_migrations_create_the_schema_once_and_refuse_a_newer_database(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
-    assert current_revision(engine) is None
-    upgrade(engine)
-    head = current_revision(engine)
-    assert head is not None
-    upgrade(engine)  # nothing to do
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = 'from-the-future'"))
-    with pytest.raises(RuntimeError, match="newer version"):
-        upgrade(engine)
-
-
 def test_a_folder_with_one_bad_file_still_serves_the_good_ones(
-    make_state: Callable[[], GamifyState], folder: Path
+    make_state: MakeState, folder: Path
 ) -> None:
     (folder / "broken.yaml").write_text(dedent("id: broken\ngame: roulette\n"), encoding="utf-8")
     current = make_state()
@@ -202,7 +169,7 @@ def test_a_folder_with_one_bad_file_still_serves_the_good_ones(
 
 
 def test_an_idempotency_key_replays_the_same_play_and_uses_nothing(
-    make_state: Callable[[], GamifyState],
+    make_state: MakeState,
 ) -> None:
     current = make_state()
     campaign = current.registry.get("pool-wheel")
@@ -220,7 +187,7 @@ def test_an_idempotency_key_replays_the_same_play_and_uses_nothing(
 
 
 def test_a_play_after_the_seed_was_revealed_opens_the_next_epoch(
-    make_state: Callable[[], GamifyState],
+    make_state: MakeState,
 ) -> None:
     current = make_state()
     campaign = current.registry.get("pool-wheel")
@@ -235,7 +202,7 @@ def test_a_play_after_the_seed_was_revealed_opens_the_next_epoch(
 
 
 def test_pattern_codes_stay_unique_until_the_pattern_runs_out(
-    make_state: Callable[[], GamifyState], folder: Path, monkeypatch: pytest.MonkeyPatch
+    make_state: MakeState, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tiny = CAMPAIGN.replace("id: pool-wheel", "id: tiny").replace(
         "coupon: {pool: codes.csv}", 'coupon: {pattern: "T-{code:4}"}'
@@ -254,46 +221,10 @@ def test_pattern_codes_stay_unique_until_the_pattern_runs_out(
     assert sorted(codes) == [f"T-{c * 4}" for c in "ABCDE"]  # each once, then a clear refusal
 
 
-def test_the_migrations_build_exactly_the_tables_the_code_declares(database: str) -> None:
-    engine = make_engine(database)
-    upgrade(engine)
-    with engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
-    engine.dispose()
-    assert differences == []
-
-
-def test_upgrading_a_database_with_plays_keeps_every_play_and_coupon(
-    make_state: Callable[[], GamifyState], database: str
-) -> None:
-    engine = make_engine(database)
-    config = alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
-    engine.dispose()
-    current = make_state()  # upgrades to the newest revision on start
-    campaign = current.registry.get("pool-wheel")
-    given = [current.service.play(campaign, f"c{i}", client_seed="s").coupon for i in range(20)]
-    with current.engine.connect() as conn:
-        downgrade_to_first = alembic_config(current.engine)
-        downgrade_to_first.attributes["connection"] = conn
-        command.downgrade(downgrade_to_first, "0001")
-        command.upgrade(downgrade_to_first, "head")
-        conn.commit()
-        plays = conn.execute(text("SELECT count(*) FROM gamify_play")).scalar_one()
-        codes = conn.execute(text("SELECT code FROM gamify_coupon WHERE seq IS NOT NULL")).all()
-    assert plays == 20
-    assert sorted(c for (c,) in codes) == sorted(c for c in given if c is not None)
-    assert current_revision(current.engine) == "0002"
-    more = current.service.play(campaign, "after")
-    assert more.row["seq"] == 20
-
-
 # -- coupon pools and stock -------------------------------------------------------------------
 
 
-def revealed_bundle(current: GamifyState, path: Path) -> Path:
+def revealed_bundle(current: Running, path: Path) -> Path:
     """The campaign's bundle with every play's seed revealed, so each draw is checked too."""
     current.service.rotate("pool-wheel")
     with path.open("w", encoding="utf-8") as out:
@@ -302,7 +233,7 @@ def revealed_bundle(current: GamifyState, path: Path) -> Path:
 
 
 def test_a_pools_last_code_given_then_the_fallback_as_the_bundle_implies(
-    make_state: Callable[[], GamifyState], folder: Path, tmp_path: Path
+    make_state: MakeState, folder: Path, tmp_path: Path
 ) -> None:
     """A pool of 4 codes with stock 4: once they are given, a draw of the prize gives the
     fallback, recorded as such, and the bundle (whose config says stock 4) verifies."""
@@ -323,7 +254,7 @@ def test_a_pools_last_code_given_then_the_fallback_as_the_bundle_implies(
 
 
 def test_a_pool_with_a_code_twice_is_refused_before_any_play(
-    make_state: Callable[[], GamifyState], folder: Path
+    make_state: MakeState, folder: Path
 ) -> None:
     """Two BOX-1 lines made a pool of 2 codes pass for 3: the third box was a 400."""
     (folder / "codes.csv").write_text("code\nBOX-1\nBOX-2\nBOX-1\n", encoding="utf-8")
@@ -336,7 +267,7 @@ def test_a_pool_with_a_code_twice_is_refused_before_any_play(
 
 
 def test_pool_codes_held_by_another_prize_refuse_the_new_version(
-    make_state: Callable[[], GamifyState], folder: Path
+    make_state: MakeState, folder: Path
 ) -> None:
     """Codes loaded for `box` cannot become `gift`'s: the database keeps each code once, so
     `gift` would have had none while its stock promised 3."""
@@ -355,24 +286,8 @@ def test_pool_codes_held_by_another_prize_refuse_the_new_version(
     assert sorted(c for c in given + more if c) == ["BOX-1", "BOX-2", "BOX-3"]
 
 
-def test_codes_taken_out_of_the_database_give_the_fallback_not_an_error(
-    make_state: Callable[[], GamifyState], caplog: pytest.LogCaptureFixture
-) -> None:
-    """Only a hand edit of the database can empty a pool before its stock: the shopper still
-    gets an answer (the fallback, as the play records), and the log says what went wrong."""
-    current = make_state()
-    campaign = current.registry.get("pool-wheel")
-    with current.engine.begin() as conn:
-        conn.execute(text("DELETE FROM gamify_coupon WHERE seq IS NULL"))
-    with caplog.at_level(logging.ERROR, logger="gamify"):
-        results = [current.service.play(campaign, f"c{i}") for i in range(20)]
-    assert all(r.coupon is None for r in results)
-    assert any(r.row["drawn"] == "box" and r.row["awarded"] == "nothing" for r in results)
-    assert "no code left before its stock ran out" in caplog.text
-
-
 def test_a_stock_added_later_counts_the_awards_made_before_it(
-    make_state: Callable[[], GamifyState], folder: Path, tmp_path: Path
+    make_state: MakeState, folder: Path, tmp_path: Path
 ) -> None:
     """The verifier counts every award of the log against a stock, whichever config version
     gave it; so must the server, or the bundle fails at the first award past the stock."""

@@ -30,7 +30,7 @@ from gamify.demo.dates import with_demo_dates
 from gamify.demo.shop import PRODUCTS
 from gamify.web.state import state
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "campaigns"
 WHEEL = "black-friday-wheel"
 SCRATCH = "welcome-back-scratch"

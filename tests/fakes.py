@@ -1,0 +1,257 @@
+"""In-memory adapters of the storage ports (:mod:`gamify.services.ports`), for fast service tests.
+
+They keep the ports' promises as the SQL adapters do: a play's transaction holds the campaign's
+lock (here one lock for the whole store) from its read to its write, a recording that conflicts
+changes nothing, every award is counted. ``tests/service_cases.py`` runs the same behaviour
+tests on this fake and on both databases, so the fake cannot drift from them.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
+from gamify.services.ports import (
+    ConfigRecord,
+    EpochInfo,
+    Locked,
+    LogSnapshot,
+    NewEpoch,
+    PlayQuery,
+    PlayWrite,
+    Pool,
+    PoolConflict,
+)
+
+
+@dataclass
+class _Campaign:
+    next_seq: int = 0
+    head_hash: str = ZERO_HASH
+    epoch: int = 0
+    next_nonce: int = 0
+    spent_total_cents: int = 0
+    configs: list[ConfigRecord] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    coupons: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> prize, position, seq
+    counters: dict[str, int] = field(default_factory=dict)
+    plays: list[dict[str, Any]] = field(default_factory=list)
+    idempotency: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class MemoryLog:
+    """The :class:`~gamify.services.ports.CampaignLog` port in a dict of campaigns."""
+
+    def __init__(self) -> None:
+        self.campaigns: dict[str, _Campaign] = {}
+        self.lock = threading.RLock()
+
+    def record(
+        self,
+        campaign: str,
+        config: ConfigRecord,
+        epoch_zero: NewEpoch,
+        pools: Sequence[Pool],
+        now: datetime,
+    ) -> None:
+        with self.lock:
+            before = copy.deepcopy(self.campaigns)
+            try:
+                self._record(campaign, config, epoch_zero, pools, now)
+            except PoolConflict:
+                self.campaigns = before  # as a rolled-back transaction
+                raise
+
+    def _record(
+        self,
+        campaign: str,
+        config: ConfigRecord,
+        epoch_zero: NewEpoch,
+        pools: Sequence[Pool],
+        now: datetime,
+    ) -> None:
+        state = self.campaigns.setdefault(campaign, _Campaign())
+        if all(c.config_hash != config.config_hash for c in state.configs):
+            state.configs.append(config)
+        if not state.epochs:
+            state.epochs.append(
+                {
+                    "epoch": 0,
+                    "server_seed": epoch_zero.seed,
+                    "commitment": epoch_zero.commitment,
+                    "opened_at": now,
+                    "revealed_at": None,
+                }
+            )
+        for pool in pools:
+            for position, code in enumerate(pool.codes):
+                state.coupons.setdefault(
+                    code, {"prize": pool.prize, "position": position, "seq": None}
+                )
+            for code in sorted(pool.codes):
+                held = state.coupons[code]
+                if held["prize"] != pool.prize or held["position"] is None:
+                    raise PoolConflict(pool, code, held["prize"], pattern=held["position"] is None)
+
+    def reveal_open_epoch(self, campaign: str, now: datetime) -> None:
+        with self.lock:
+            for epoch in self.campaigns[campaign].epochs:
+                if epoch["revealed_at"] is None:
+                    epoch["revealed_at"] = now
+
+    def open_next_epoch(
+        self, campaign: str, epoch: NewEpoch, now: datetime, *, after: int | None = None
+    ) -> bool:
+        with self.lock:
+            state = self.campaigns.get(campaign)
+            if state is None or (after is not None and state.epoch != after):
+                return False
+            current = state.epochs[state.epoch]
+            if current["revealed_at"] is None:
+                current["revealed_at"] = now
+            state.epochs.append(
+                {
+                    "epoch": state.epoch + 1,
+                    "server_seed": epoch.seed,
+                    "commitment": epoch.commitment,
+                    "opened_at": now,
+                    "revealed_at": None,
+                }
+            )
+            state.epoch += 1
+            state.next_nonce = 0
+            return True
+
+    def epochs(self, campaign: str) -> list[EpochInfo]:
+        with self.lock:
+            state = self.campaigns.get(campaign)
+            return [
+                EpochInfo(
+                    epoch=e["epoch"],
+                    commitment=e["commitment"],
+                    server_seed=e["server_seed"] if e["revealed_at"] is not None else None,
+                    opened_at=e["opened_at"],
+                    revealed_at=e["revealed_at"],
+                )
+                for e in (state.epochs if state else [])
+            ]
+
+    def counters(self, campaign: str, scopes: Sequence[str]) -> dict[str, int]:
+        with self.lock:
+            counters = self.campaigns[campaign].counters if campaign in self.campaigns else {}
+            return {s: counters[s] for s in scopes if s in counters}
+
+    def plays_of(self, players: Mapping[str, str]) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = [
+                dict(row)
+                for campaign, state in self.campaigns.items()
+                for row in state.plays
+                if players.get(row["player"]) == campaign
+            ]
+        return sorted(rows, key=lambda r: (r["at"], r["campaign"], r["seq"]))
+
+    def snapshot(self, campaign: str) -> LogSnapshot:
+        with self.lock:
+            state = self.campaigns.get(campaign, _Campaign())
+            return LogSnapshot(
+                campaign=campaign,
+                head=state.next_seq,
+                head_hash=state.head_hash,
+                configs=tuple(state.configs),
+                epochs=tuple(self.epochs(campaign)),
+            )
+
+    def configs_used(self, campaign: str, before: int) -> set[str]:
+        with self.lock:
+            plays = self.campaigns[campaign].plays
+            return {r["config_hash"] for r in plays if r["seq"] < before}
+
+    def play_rows(self, campaign: str, start: int, end: int, limit: int) -> list[dict[str, Any]]:
+        with self.lock:
+            plays = self.campaigns[campaign].plays
+            rows = [r for r in plays if start <= r["seq"] < end][:limit]
+            return [{c: r[c] for c in PLAY_COLUMNS} for r in rows]
+
+
+class MemoryTransaction:
+    def __init__(self, log: MemoryLog) -> None:
+        self.log = log
+
+    def read(self, query: PlayQuery) -> Locked | None:
+        state = self.log.campaigns.get(query.campaign)
+        if state is None:
+            return None
+        epoch = state.epochs[state.epoch]
+        pools: dict[str, str] = {}
+        for code, held in sorted(state.coupons.items(), key=lambda item: item[1]["position"] or 0):
+            if held["prize"] in query.pool_prizes and held["seq"] is None:
+                pools.setdefault(held["prize"], code)
+        return Locked(
+            next_seq=state.next_seq,
+            head_hash=state.head_hash,
+            epoch=state.epoch,
+            next_nonce=state.next_nonce,
+            spent_total_cents=state.spent_total_cents,
+            server_seed=epoch["server_seed"],
+            commitment=epoch["commitment"],
+            revealed=epoch["revealed_at"] is not None,
+            counts={s: state.counters[s] for s in query.scopes if s in state.counters},
+            replay_seq=(
+                state.idempotency.get((query.player, query.idempotency_key))
+                if query.idempotency_key is not None
+                else None
+            ),
+            pool_codes=pools,
+            taken_codes=self.taken_codes(query.campaign, query.candidate_codes),
+        )
+
+    def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:
+        return frozenset(c for c in codes if c in self.log.campaigns[campaign].coupons)
+
+    def replay(self, campaign: str, seq: int) -> tuple[dict[str, Any], str]:
+        state = self.log.campaigns[campaign]
+        row = dict(state.plays[seq])
+        return row, state.epochs[row["epoch"]]["commitment"]
+
+    def write(self, write: PlayWrite) -> None:
+        row = write.row
+        state = self.log.campaigns[row["campaign"]]
+        state.plays.append(dict(row))
+        state.next_seq, state.head_hash = row["seq"] + 1, row["hash"]
+        state.next_nonce, state.spent_total_cents = write.next_nonce, write.spent_total_cents
+        if write.idempotency_key is not None:
+            state.idempotency[(row["player"], write.idempotency_key)] = row["seq"]
+        coupon = write.coupon
+        if coupon is not None and coupon.pooled:
+            state.coupons[coupon.code]["seq"] = row["seq"]
+        elif coupon is not None:
+            state.coupons[coupon.code] = {
+                "prize": coupon.prize,
+                "position": None,
+                "seq": row["seq"],
+            }
+        for scope, value in write.bumps.items():
+            state.counters[scope] = state.counters.get(scope, 0) + value
+
+
+class MemoryPlays:
+    """The :class:`~gamify.services.ports.PlayStore` port: one play at a time, as a campaign's
+    lock makes them."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self.log = log
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryTransaction]:
+        with self.log.lock:
+            yield MemoryTransaction(self.log)
+
+    def reset(self) -> None:
+        """Nothing to reconnect."""

@@ -1,0 +1,48 @@
+"""The service on the in-memory fake of its storage ports: every behaviour test of
+``tests/service_cases.py`` in milliseconds, with no database (the same tests run on SQLite and
+PostgreSQL in ``tests/storage/test_service_on_databases.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fakes import MemoryLog, MemoryPlays
+from service_cases import *  # noqa: F403  (the shared behaviour tests, collected here)
+from service_cases import NOW, MakeState
+
+from gamify.campaigns.registry import Registry
+from gamify.services.service import Service
+
+
+@dataclass
+class MemoryState:
+    service: Service
+    registry: Registry
+
+
+@pytest.fixture
+def make_state(folder: Path) -> Iterator[MakeState]:
+    log = MemoryLog()  # one store: a second state is a second worker on the same storage
+
+    def make() -> MemoryState:
+        service = Service(MemoryPlays(log), log, "s3cret", clock=lambda: NOW)
+        registry = Registry(folder, on_load=service.sync, interval=0)
+        registry.reload()
+        return MemoryState(service, registry)
+
+    yield make
+
+
+def test_the_fake_serialises_plays_as_the_campaign_lock_does(make_state: MakeState) -> None:
+    """Plays from many threads at once: gap-free seq and nonces, limits exact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    with ThreadPoolExecutor(8) as pool:
+        rows = list(pool.map(lambda i: current.service.play(campaign, f"c{i % 5}").row, range(200)))
+    assert sorted(r["seq"] for r in rows) == list(range(200))
+    assert sorted(r["nonce"] for r in rows) == list(range(200))
