@@ -30,13 +30,10 @@ import argparse
 import contextlib
 import http.client
 import json
-import os
 import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,9 +42,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,20 +53,21 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gamify.campaigns.loader import load_campaign
-from gamify.core import fairness
 from gamify.core.campaign import Campaign
-from gamify.core.chain import PLAY_COLUMNS, chain_row
+from gamify.core.chain import PLAY_COLUMNS
 from gamify.core.coupons import ALPHABET, make_code
-from gamify.core.periods import local_date
-from gamify.core.play import limit_scopes
-from gamify.core.rules import Ledger, award, parse_utc
+from gamify.core.play import Head, decide, limit_scopes
+from gamify.core.rules import parse_utc
 from gamify.storage.database import make_engine, writing
 from gamify.storage.tables import campaign_t, counter_t, epoch_t
 from gamify.storage.wiring import sql_service
 
 REPO = Path(__file__).resolve().parents[1]
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+sys.path.insert(0, str(REPO / "tests"))  # the test support: throwaway databases, gunicorn
+
+import servers  # noqa: E402
+from databases import postgres_database  # noqa: E402
+
 CAMPAIGN_ID = "bench"
 PLAYS_PATH = f"/gamify/api/campaigns/{CAMPAIGN_ID}/plays"
 BARE_PATH = "/bare"
@@ -172,16 +169,8 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'bench.sqlite3'}"
         return
-    import psycopg
-
-    name = f"gamify_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.format(name=name)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("gamify_bench") as url:
+        yield url
 
 
 def write_campaign(folder: Path) -> Path:
@@ -214,50 +203,19 @@ class Server:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
 
     def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        servers.stop(self.process)
 
 
 def start_server(url: str, campaigns: Path, tmp: Path, secret: str) -> Server:
-    port = free_port()
-    beside = Path(sys.executable).with_name("gunicorn")
-    gunicorn = [str(beside)] if beside.exists() else [sys.executable, "-m", "gunicorn"]
-    env = {
-        **os.environ,
-        "GAMIFY_DATABASE_URL": url,
-        "GAMIFY_CAMPAIGNS": str(campaigns),
-        "GAMIFY_SECRET_KEY": secret,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
     log_path = tmp / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *gunicorn,
-                *("-w", str(WORKERS), "-k", "sync", "--threads", "1"),
-                *("-b", f"127.0.0.1:{port}", "--timeout", "120", "--backlog", "2048"),
-                "tests.apps.race_app:create_app()",
-            ],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+    process, port = servers.spawn(
+        database_url=url,
+        campaigns=campaigns,
+        secret=secret,
+        log_path=log_path,
+        workers=WORKERS,
+        timeout=120,
+    )
     server = Server(url, port, secret, process, log_path)
     deadline = time.monotonic() + 60
     while True:
@@ -432,59 +390,40 @@ def _code(pattern: str, digest: str, used: set[str]) -> str:
 
 @dataclass
 class _Chain:
-    """Continues a campaign's chain in memory: every row a live play would have written."""
+    """Continues a campaign's chain in memory: every row a live play would have written, decided
+    by the same function as a live play (:func:`gamify.core.play.decide`)."""
 
     campaign: Campaign
-    key: bytes
-    epoch: int
-    seq: int
-    nonce: int
-    prev: str
-    counters: dict[str, int]
-    ledger: Ledger
+    head: Head
+    counts: dict[str, int]
     players: list[str]
     rng: random.Random = field(default_factory=lambda: random.Random(20261127))
-    spent: dict[str, Decimal] = field(default_factory=dict)
     bumps: Counter[str] = field(default_factory=Counter)
     used: set[str] = field(default_factory=set)
 
     def next(self, at: datetime) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
         """(play row, coupon row or None) for one play at ``at``."""
-        campaign, rules, ledger = self.campaign, self.campaign.rules, self.ledger
+        campaign, head = self.campaign, self.head
         player = self.players[self.rng.randrange(len(self.players))]
-        client_seed = f"stored-{self.seq}"
-        index = fairness.draw(self.key, campaign.id, client_seed, self.nonce, rules.running)
-        drawn = rules.prizes[index]
-        day = local_date(at, campaign.timezone).isoformat()
-        before = Decimal(self.counters.get(f"spend:{day}", 0)) / 100
-        ledger.spent_today = self.spent.get(day, before)
-        given = award(rules, drawn, ledger)
-        ledger.record(given)
-        self.spent[day] = ledger.spent_today
-        row = chain_row(
-            prev_hash=self.prev,
-            seq=self.seq,
-            campaign=campaign.id,
-            epoch=self.epoch,
-            nonce=self.nonce,
-            client_seed=client_seed,
-            player=player,
-            drawn=drawn.id,
-            awarded=given.id,
-            at=at,
-            config_hash=rules.config_hash,
+        limits = limit_scopes(campaign, player, at)
+        decision = decide(
+            campaign, head, self.counts, limits, player, f"stored-{head.next_seq}", at
         )
-        prize = campaign.prize(given.id)
+        row, prize = decision.row, decision.awarded
         code = coupon = None
         if prize.coupon is not None and prize.coupon.pattern is not None:
             code = _code(prize.coupon.pattern, row["hash"], self.used)
-            coupon = (campaign.id, code, prize.id, self.seq)
-        for scope in limit_scopes(campaign, player, at):  # the service's own counter names
-            self.bumps[scope] += 1
-        self.bumps[f"prize:{prize.id}"] += 1  # every award counts, as a play's do
-        if prize.value:
-            self.bumps[f"spend:{day}"] += int(prize.value * 100)
-        self.prev, self.seq, self.nonce = row["hash"], self.seq + 1, self.nonce + 1
+            coupon = (campaign.id, code, prize.id, row["seq"])
+        for scope, value in decision.bumps.items():
+            self.counts[scope] = self.counts.get(scope, 0) + value
+            self.bumps[scope] += value
+        self.head = replace(
+            head,
+            next_seq=row["seq"] + 1,
+            head_hash=row["hash"],
+            next_nonce=decision.next_nonce,
+            spent_total_cents=decision.spent_total_cents,
+        )
         return (campaign.id, *(row[c] for c in PLAY_ORDER), code), coupon
 
 
@@ -517,16 +456,15 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
         }
         chain = _Chain(
             campaign=campaign,
-            key=fairness.seed_bytes(seed),
-            epoch=state.epoch,
-            seq=state.next_seq,
-            nonce=state.next_nonce,
-            prev=state.head_hash,
-            counters=counters,
-            ledger=Ledger(
-                awarded={p.id: counters.get(f"prize:{p.id}", 0) for p in campaign.prizes},
-                spent_total=Decimal(state.spent_total_cents) / 100,
+            head=Head(
+                next_seq=state.next_seq,
+                head_hash=state.head_hash,
+                epoch=state.epoch,
+                next_nonce=state.next_nonce,
+                server_seed=seed,
+                spent_total_cents=state.spent_total_cents,
             ),
+            counts=counters,
             players=players,
         )
         last_at = conn.execute(
@@ -562,10 +500,10 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
             campaign_t.update()
             .where(campaign_t.c.id == campaign.id)
             .values(
-                next_seq=chain.seq,
-                head_hash=chain.prev,
-                next_nonce=chain.nonce,
-                spent_total_cents=int(chain.ledger.spent_total * 100),
+                next_seq=chain.head.next_seq,
+                head_hash=chain.head.head_hash,
+                next_nonce=chain.head.next_nonce,
+                spent_total_cents=chain.head.spent_total_cents,
             )
         )
     with engine.connect() as conn:  # fresh statistics, as autovacuum would give a live table

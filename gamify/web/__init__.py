@@ -1,8 +1,10 @@
-"""The web adapter: the HTTP API of CONTRACT §6 as a Flask blueprint named ``gamify``.
+"""The web adapter: the HTTP API of CONTRACT §6 as a Flask blueprint named ``gamify``, one
+module per resource (``api_*.py``), all on :data:`blueprint`.
 
 :class:`gamify.Gamify` registers :data:`blueprint` at ``GAMIFY_URL_PREFIX``.
 """
 
-from gamify.web.api import blueprint
+from gamify.web import api_assets, api_campaigns, api_events, api_me  # noqa: F401  (views)
+from gamify.web.blueprint import blueprint
 
 __all__ = ["blueprint"]

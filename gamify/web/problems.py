@@ -179,7 +179,7 @@ def install(blueprint: Blueprint) -> None:
     Handlers are registered per HTTP status as well as per class, because Flask looks up a
     handler by status code first: a host app's ``@app.errorhandler(404)`` would otherwise
     render its HTML page for our views. Routing errors (unknown path, wrong method) happen
-    before a blueprint is known; :mod:`gamify.web.api` answers those in a before-request hook.
+    before a blueprint is known; :mod:`gamify.web.blueprint` answers those in a before-request hook.
     """
     blueprint.register_error_handler(PlayError, from_play_error)
     for status in default_exceptions:

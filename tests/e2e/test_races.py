@@ -17,14 +17,10 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import random
 import re
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -37,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import servers
 from databases import postgres_database
 from itsdangerous import URLSafeTimedSerializer
 
@@ -45,7 +42,6 @@ from gamify.services.service import Service
 from gamify.storage.database import make_engine
 from gamify.storage.wiring import sql_service
 
-REPO = Path(__file__).resolve().parents[2]
 PREFIX = "/gamify"
 TIMEZONE = "Europe/Madrid"
 WORKERS = 4
@@ -121,18 +117,6 @@ def campaign_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
             encoding="utf-8",
         )
     return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _gunicorn() -> list[str]:
-    beside = Path(sys.executable).with_name("gunicorn")
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "gunicorn"]
 
 
 @dataclass
@@ -238,32 +222,16 @@ class Server:
 
 
 def _start_server(backend: str, database_url: str, folder: Path, tmp: Path) -> Server:
-    port = _free_port()
     secret = secrets.token_urlsafe(24)
     log_path = tmp / f"gunicorn-{backend}.log"
-    env = {
-        **os.environ,
-        "GAMIFY_DATABASE_URL": database_url,
-        "GAMIFY_CAMPAIGNS": str(folder),
-        "GAMIFY_SECRET_KEY": secret,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    command = [
-        *_gunicorn(),
-        *("-w", str(WORKERS), "-k", "sync", "--threads", "1"),
-        *("-b", f"127.0.0.1:{port}", "--timeout", "60", "--backlog", "2048"),
-        "tests.apps.race_app:create_app()",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+    process, port = servers.spawn(
+        database_url=database_url,
+        campaigns=folder,
+        secret=secret,
+        log_path=log_path,
+        workers=WORKERS,
+        timeout=60,
+    )
     server = Server(backend, database_url, port, secret, log_path, process, tmp)
     # Every worker builds its app (migrations, campaign sync) at the same time: wait until all
     # of them say so, and until the server answers, or fail with what gunicorn said.
@@ -276,20 +244,9 @@ def _start_server(backend: str, database_url: str, folder: Path, tmp: Path) -> S
                 if server.request("GET", f"{PREFIX}/api/campaigns", timeout=5).status == 200:
                     return server
         if time.monotonic() > deadline:
-            _stop(process)
+            servers.stop(process)
             pytest.fail(f"gunicorn was not ready within 60 s:\n{server.log()[-6000:]}")
         time.sleep(0.2)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
@@ -307,7 +264,7 @@ def server(
     try:
         yield running
     finally:
-        _stop(running.process)
+        servers.stop(running.process)
 
 
 # -- helpers -------------------------------------------------------------------------------------

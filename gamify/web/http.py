@@ -1,0 +1,74 @@
+"""What the views share for reading a request and writing an answer: the campaign named in the
+path, the language, a JSON object body with known keys, a JSON response."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from flask import Response, request
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+
+from gamify.core.campaign import Campaign
+from gamify.core.errors import CampaignNotFound, InvalidRequest
+from gamify.web.state import GamifyState, state
+
+LANGUAGES = ("es", "en")
+JSON_TYPES = ("application/json",)
+CAMPAIGN_ID = re.compile(r"[a-z0-9-]{1,64}")
+
+
+def json_response(body: Any, status: int = 200, vary: Iterable[str] = ()) -> Response:
+    response = Response(json.dumps(body, ensure_ascii=False), status=status)
+    response.mimetype = "application/json"
+    for header in vary:
+        response.vary.add(header)
+    return response
+
+
+def find_campaign(current: GamifyState, campaign_id: str) -> Campaign:
+    if not CAMPAIGN_ID.fullmatch(campaign_id):
+        raise CampaignNotFound(campaign_id)
+    return current.registry.get(campaign_id)
+
+
+def negotiate(available: Sequence[str]) -> str:
+    """``?lang=`` (``es-ES`` counts as ``es``) if the texts have it, else Accept-Language."""
+    asked = request.args.get("lang", "").strip().lower()
+    for candidate in (asked, asked.split("-")[0]):
+        if candidate and candidate in available:
+            return candidate
+    best = request.accept_languages.best_match(available)
+    if best:
+        return best
+    return "en" if "en" in available else available[0]
+
+
+def json_object_body(allowed: frozenset[str]) -> dict[str, Any]:
+    """The body as a JSON object with only ``allowed`` keys; an empty body is ``{}``."""
+    raw = request.get_data(cache=True)
+    if len(raw) > state().settings.max_body:  # a body sent without Content-Length
+        raise RequestEntityTooLarge()
+    if not raw.strip():
+        return {}
+    mimetype = request.mimetype
+    if mimetype not in JSON_TYPES and not (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    ):
+        shown = mimetype or "no Content-Type"
+        raise UnsupportedMediaType(f"send the body as application/json (got {shown})")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidRequest(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+    return data
