@@ -10,11 +10,11 @@ building, compiling and wrapping statements per play cost more than the statemen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS
-from gamify.services.ports import Locked, PlayWrite, StartOver
+from gamify.services.ports import PlayWrite, StartOver
 
 
 class ConnectionLost(StartOver):
@@ -28,32 +28,6 @@ class StatementsLost(StartOver):
     """The connection no longer had the play's prepared statements (something ran ``DEALLOCATE
     ALL`` or ``DISCARD ALL`` on it): the transaction was rolled back, and the next attempt
     prepares them again."""
-
-
-def locked(
-    state: Sequence[Any],
-    epoch: tuple[str, str, bool],
-    counts: dict[str, int],
-    replay: int | None,
-    pools: dict[str, str],
-    taken: frozenset[str],
-) -> Locked:
-    next_seq, head_hash, number, next_nonce, spent = state
-    seed, commitment, revealed = epoch
-    return Locked(
-        next_seq=next_seq,
-        head_hash=head_hash,
-        epoch=number,
-        next_nonce=next_nonce,
-        spent_total_cents=spent,
-        server_seed=seed,
-        commitment=commitment,
-        revealed=revealed,
-        counts=counts,
-        replay_seq=replay,
-        pool_codes=pools,
-        taken_codes=taken,
-    )
 
 
 STATE = "SELECT next_seq, head_hash, epoch, next_nonce, spent_total_cents FROM gamify_campaign"

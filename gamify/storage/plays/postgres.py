@@ -39,7 +39,6 @@ from gamify.storage.plays.base import (
     UPDATE_STATE,
     ConnectionLost,
     StatementsLost,
-    locked,
     replayed,
     write_params,
 )
@@ -224,13 +223,19 @@ class PostgresPlays:
                 pools[a] = _str(read_result.get_value(row, 2))
             else:
                 taken.add(a)
-        return locked(
-            (_int(next_seq), _str(head_hash), _int(epoch), _int(next_nonce), _int(spent)),
-            (seed, commitment, revealed),
-            counts,
-            replay,
-            pools,
-            frozenset(taken),
+        return Locked(
+            next_seq=_int(next_seq),
+            head_hash=_str(head_hash),
+            epoch=_int(epoch),
+            next_nonce=_int(next_nonce),
+            spent_total_cents=_int(spent),
+            server_seed=seed,
+            commitment=commitment,
+            revealed=revealed,
+            counts=counts,
+            replay_seq=replay,
+            pool_codes=pools,
+            taken_codes=frozenset(taken),
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:

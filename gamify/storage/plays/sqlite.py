@@ -13,7 +13,6 @@ from gamify.storage.plays.base import (
     INSERT_PLAY,
     STATE,
     UPDATE_STATE,
-    locked,
     replayed,
     write_params,
 )
@@ -80,8 +79,21 @@ class SqlitePlays:
             if code is not None:
                 pools[prize] = code[0]
         taken = self.taken_codes(c, query.candidate_codes)
-        return locked(
-            state, (epoch[0], epoch[1], epoch[2] is not None), counts, replay, pools, taken
+        next_seq, head_hash, number, next_nonce, spent = state
+        seed, commitment, revealed_at = epoch
+        return Locked(
+            next_seq=next_seq,
+            head_hash=head_hash,
+            epoch=number,
+            next_nonce=next_nonce,
+            spent_total_cents=spent,
+            server_seed=seed,
+            commitment=commitment,
+            revealed=revealed_at is not None,
+            counts=counts,
+            replay_seq=replay,
+            pool_codes=pools,
+            taken_codes=taken,
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:

@@ -1,0 +1,173 @@
+"""The storage ports' contract (:mod:`gamify.services.ports`), checked on each adapter: SQLite,
+PostgreSQL and the in-memory fake of ``tests/fakes.py``. What a service relies on from any
+storage is written down here once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from databases import KINDS, database_url
+from fakes import MemoryLog, MemoryPlays
+
+from gamify.core.chain import ZERO_HASH, chain_row
+from gamify.services.ports import (
+    CampaignLog,
+    ConfigRecord,
+    GivenCoupon,
+    NewEpoch,
+    PlayQuery,
+    PlayStore,
+    PlayWrite,
+    Pool,
+    PoolConflict,
+)
+from gamify.storage.campaign_log import SqlCampaignLog
+from gamify.storage.database import make_engine, upgrade
+from gamify.storage.plays.store import EnginePlays
+
+NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
+CONFIG = ConfigRecord("a" * 64, '{"prizes":[]}')
+ZERO = NewEpoch("0" * 64, "c" * 64)
+
+
+@dataclass
+class Storage:
+    log: CampaignLog
+    plays: PlayStore
+
+
+@pytest.fixture(params=[*KINDS, "memory"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param == "memory":
+        log = MemoryLog()
+        yield Storage(log, MemoryPlays(log))
+        return
+    with database_url(request.param, tmp_path) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield Storage(SqlCampaignLog(engine), EnginePlays(engine))
+        engine.dispose()
+
+
+def query(campaign: str = "w", **changes: object) -> PlayQuery:
+    fields: dict[str, object] = {
+        "campaign": campaign,
+        "scopes": ["p:x:day:2026-11-28", "prize:box"],
+        "player": "x",
+        "idempotency_key": None,
+        "pool_prizes": [],
+        "candidate_codes": [],
+        **changes,
+    }
+    return PlayQuery(**fields)  # type: ignore[arg-type]
+
+
+def a_play(storage: Storage, *, key: str | None = None, coupon: GivenCoupon | None = None) -> dict:
+    with storage.plays.transaction() as tx:
+        found = tx.read(query(idempotency_key=key, pool_prizes=["box"]))
+        assert found is not None
+        row = chain_row(
+            prev_hash=found.head_hash,
+            seq=found.next_seq,
+            campaign="w",
+            epoch=found.epoch,
+            nonce=found.next_nonce,
+            client_seed="s",
+            player="x",
+            drawn="box",
+            awarded="box",
+            at=NOW,
+            config_hash=CONFIG.config_hash,
+        )
+        tx.write(
+            PlayWrite(
+                row={**row, "coupon": coupon.code if coupon else None},
+                next_nonce=found.next_nonce + 1,
+                spent_total_cents=found.spent_total_cents + 500,
+                bumps={"p:x:day:2026-11-28": 1, "prize:box": 1},
+                idempotency_key=key,
+                coupon=coupon,
+            )
+        )
+    return row
+
+
+def test_recording_twice_keeps_the_first_epoch_and_adds_each_config_once(
+    storage: Storage,
+) -> None:
+    log = storage.log
+    log.record("w", CONFIG, ZERO, [], NOW)
+    log.record("w", CONFIG, NewEpoch("1" * 64, "d" * 64), [], NOW)  # a second worker
+    other = ConfigRecord("b" * 64, '{"prizes":[1]}')
+    log.record("w", other, ZERO, [], NOW)
+    assert [e.commitment for e in log.epochs("w")] == [ZERO.commitment]
+    assert log.epochs("w")[0].server_seed is None  # committed, never shown before the reveal
+    snap = log.snapshot("w")
+    assert [c.config_hash for c in snap.configs] == [CONFIG.config_hash, other.config_hash]
+    assert (snap.head, snap.head_hash) == (0, ZERO_HASH)
+
+
+def test_a_pool_conflict_records_nothing_of_the_new_version(storage: Storage) -> None:
+    log = storage.log
+    log.record("w", CONFIG, ZERO, [Pool(0, "box", ["B-1", "B-2"])], NOW)
+    renamed = ConfigRecord("b" * 64, "{}")
+    with pytest.raises(PoolConflict) as raised:
+        log.record("w", renamed, ZERO, [Pool(0, "gift", ["B-1", "G-9"])], NOW)
+    assert (raised.value.code, raised.value.held_by, raised.value.pattern) == ("B-1", "box", False)
+    assert [c.config_hash for c in log.snapshot("w").configs] == [CONFIG.config_hash]
+    with storage.plays.transaction() as tx:
+        found = tx.read(query(pool_prizes=["box", "gift"]))
+    assert found is not None and found.pool_codes == {"box": "B-1"}  # G-9 was not loaded
+
+
+def test_a_play_reads_under_the_lock_and_writes_the_chain_counters_and_coupon(
+    storage: Storage,
+) -> None:
+    storage.log.record("w", CONFIG, ZERO, [Pool(0, "box", ["B-1", "B-2"])], NOW)
+    first = a_play(storage, key="k", coupon=GivenCoupon("B-1", "box", pooled=True))
+    second = a_play(storage, coupon=GivenCoupon("T-1", "box", pooled=False))
+    assert second["prev_hash"] == first["hash"] and second["seq"] == 1
+    with storage.plays.transaction() as tx:
+        found = tx.read(query(idempotency_key="k", pool_prizes=["box"], candidate_codes=["T-1"]))
+        assert found is not None
+        assert (found.next_seq, found.head_hash, found.next_nonce) == (2, second["hash"], 2)
+        assert found.spent_total_cents == 1000
+        assert found.counts == {"p:x:day:2026-11-28": 2, "prize:box": 2}
+        assert found.replay_seq == 0 and found.pool_codes == {"box": "B-2"}
+        assert found.taken_codes == {"T-1"}
+        stored, commitment = tx.replay("w", 0)
+    assert stored["coupon"] == "B-1" and stored["hash"] == first["hash"]
+    assert commitment == ZERO.commitment
+    assert storage.log.counters("w", ["prize:box", "spend:none"]) == {"prize:box": 2}
+    assert [r["seq"] for r in storage.log.plays_of({"x": "w", "y": "w"})] == [0, 1]
+    assert [r["hash"] for r in storage.log.play_rows("w", 1, 2, 10)] == [second["hash"]]
+    assert storage.log.configs_used("w", 2) == {CONFIG.config_hash}
+
+
+def test_a_play_that_is_not_written_leaves_nothing(storage: Storage) -> None:
+    storage.log.record("w", CONFIG, ZERO, [], NOW)
+    with storage.plays.transaction() as tx:
+        assert tx.read(query()) is not None  # read, then refused: no write
+    assert storage.log.snapshot("w").head == 0
+    with storage.plays.transaction() as tx:
+        assert tx.read(query("no-such-campaign")) is None
+
+
+def test_the_next_epoch_opens_once_even_when_two_workers_ask(storage: Storage) -> None:
+    log = storage.log
+    assert not log.open_next_epoch("w", ZERO, NOW)  # no campaign yet
+    log.record("w", CONFIG, ZERO, [], NOW)
+    a_play(storage)
+    assert log.open_next_epoch("w", NewEpoch("1" * 64, "d" * 64), NOW, after=0)
+    assert not log.open_next_epoch("w", NewEpoch("2" * 64, "e" * 64), NOW, after=0)
+    epochs = log.epochs("w")
+    assert [(e.epoch, e.server_seed) for e in epochs] == [(0, ZERO.seed), (1, None)]
+    with storage.plays.transaction() as tx:
+        found = tx.read(query())
+    assert found is not None and (found.epoch, found.next_nonce, found.next_seq) == (1, 0, 1)
+    log.reveal_open_epoch("w", NOW)
+    assert log.epochs("w")[1].server_seed == "1" * 64
