@@ -98,6 +98,13 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 _PARAMETERS: dict[str, Any] = {
+    "Digest": {
+        "name": "digest",
+        "in": "path",
+        "required": True,
+        "description": "a content hash, as the current loader or ETag names it",
+        "schema": {"type": "string", "pattern": WIDGET_DIGEST_PATTERN},
+    },
     "CampaignId": {
         "name": "campaign_id",
         "in": "path",
@@ -202,15 +209,7 @@ def _widget_module_paths() -> dict[str, Any]:
                 "and is cached for a year. Another well-formed hash (a loader of another deploy) "
                 "is redirected to the current module; anything else is a 404 `not_found`.",
                 "security": [{}],
-                "parameters": [
-                    {
-                        "name": "digest",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": WIDGET_DIGEST_PATTERN},
-                    },
-                    *_params("IfNoneMatch"),
-                ],
+                "parameters": _params("Digest", "IfNoneMatch"),
                 "responses": {
                     **_widget_responses("`public, max-age=31536000, immutable`", what),
                     "307": {
@@ -442,15 +441,7 @@ def _paths() -> dict[str, Any]:
                 "description": "Only the current hash (the ETag of `/widget.js`) exists; any "
                 "other is a 404 `not_found`.",
                 "security": [{}],
-                "parameters": [
-                    {
-                        "name": "digest",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": WIDGET_DIGEST_PATTERN},
-                    },
-                    *_params("IfNoneMatch"),
-                ],
+                "parameters": _params("Digest", "IfNoneMatch"),
                 "responses": {
                     **_widget_responses("`public, max-age=31536000, immutable`"),
                     "404": _problem("`not_found`: not the current script's hash"),
