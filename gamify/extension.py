@@ -7,7 +7,9 @@ Config is read once, at ``init_app``; everything the views need lives in
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app, has_request_context, url_for
 from markupsafe import Markup, escape
@@ -64,6 +66,16 @@ class Gamify:
             blueprint.cli.add_command(command)
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix or None)
         app.add_template_global(gamify_widget)
+
+    def track(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Tell gamify what a customer did, from the app's own code (in an app context): the
+        same event object as ``POST /api/events`` takes; its result (``accepted`` or
+        ``duplicate``). Raises :class:`~gamify.core.events.InvalidEvents` with every mistake."""
+        return state().service.track(dict(event))[0]
+
+    def track_many(self, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Up to 100 events at once, all or nothing, as a batch of ``POST /api/events``."""
+        return state().service.track({"events": [dict(e) for e in events]})
 
     def customer_token(self, customer_id: str) -> str:
         """A signed token that lets ``customer_id`` (and only them) play, for the current app."""

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
+from gamify.core.events import Event
 from gamify.services.ports import (
     ConfigRecord,
     EpochInfo,
@@ -255,3 +256,17 @@ class MemoryPlays:
 
     def reset(self) -> None:
         """Nothing to reconnect."""
+
+
+class MemoryEvents:
+    """The :class:`~gamify.services.ports.EventLog` port in a dict by id."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, tuple[Event, datetime]] = {}
+        self.lock = threading.Lock()
+
+    def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
+        with self.lock:
+            new = {e.id: (e, received_at) for e in events if e.id not in self.events}
+            self.events.update(new)
+            return set(new)

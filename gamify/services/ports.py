@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from gamify.core.events import Event
+
 
 class StartOver(Exception):
     """The play failed before it wrote anything, for a reason the next attempt does not share:
@@ -191,3 +193,12 @@ class CampaignLog(Protocol):
     def play_rows(self, campaign: str, start: int, end: int, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` chain rows with ``start <= seq < end``, in ``seq`` order, in one
         short transaction."""
+
+
+class EventLog(Protocol):
+    """The store's events, kept as accepted (CONTRACT §8)."""
+
+    def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
+        """Store the events not stored yet, in one transaction; the ids stored now. An id
+        already there (a replay, or another worker storing it at the same moment) is left as it
+        is and not in the answer."""

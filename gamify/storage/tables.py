@@ -117,3 +117,33 @@ coupon_t: Table = CouponRow.__table__  # type: ignore[attr-defined]
 epoch_t: Table = EpochRow.__table__  # type: ignore[attr-defined]
 idem_t: Table = IdempotencyRow.__table__  # type: ignore[attr-defined]
 play_t: Table = PlayRow.__table__  # type: ignore[attr-defined]
+
+
+class EventRow(SQLModel, table=True):
+    """A store event (CONTRACT §8), kept as it was accepted: events are never changed.
+
+    The indexes serve what reads events: a customer's events in a window (challenges, reports),
+    one type in a window (reports), and an order's events (a refund finds what its order gave).
+    """
+
+    __tablename__ = "gamify_event"
+    __table_args__ = (
+        Index("ix_gamify_event_customer", "customer", "occurred_at"),
+        Index("ix_gamify_event_type", "type", "occurred_at"),
+        Index(
+            "ix_gamify_event_order",
+            "order_id",
+            postgresql_where=text("order_id IS NOT NULL"),
+            sqlite_where=text("order_id IS NOT NULL"),
+        ),
+    )
+    id: str = Field(primary_key=True, max_length=128)
+    type: str = Field(max_length=64)
+    customer: str = Field(max_length=256)
+    occurred_at: datetime = Field(sa_column=_utc(nullable=False))
+    received_at: datetime = Field(sa_column=_utc(nullable=False))
+    order_id: str | None = Field(default=None, max_length=128)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+
+
+event_t: Table = EventRow.__table__  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from werkzeug.routing import RequestRedirect
 
+from gamify.core.events import MAX_REQUEST
 from gamify.web import cors, problems
 from gamify.web.state import state
 
@@ -42,7 +43,7 @@ def _before() -> Response | None:
     if request.path.startswith(f"{current.settings.url_prefix}/api/") and not current.ready():
         return problems.unavailable(None)  # the database is away since the app started
     if request.method == "POST":
-        limit = current.settings.max_body
+        limit = body_limit(request.endpoint, current.settings.max_body)
         # Werkzeug stops reading a body without Content-Length at this size (without an
         # error), so one byte more than the limit tells a too-large body from a full one.
         request.max_content_length = limit + 1
@@ -71,3 +72,12 @@ def _after(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
     cors.add_headers(response, state().settings)
     return response
+
+
+def body_limit(endpoint: str | None, default: int) -> int:
+    """The largest body a view takes: ``GAMIFY_MAX_BODY``, or 1 MiB for a batch of events."""
+    from_view = _BODY_LIMITS.get(endpoint or "")
+    return max(default, from_view) if from_view else default
+
+
+_BODY_LIMITS = {"gamify.events": MAX_REQUEST}

@@ -46,10 +46,10 @@ def negotiate(available: Sequence[str]) -> str:
     return "en" if "en" in available else available[0]
 
 
-def json_object_body(allowed: frozenset[str]) -> dict[str, Any]:
-    """The body as a JSON object with only ``allowed`` keys; an empty body is ``{}``."""
+def json_body(limit: int) -> Any:
+    """The body as JSON (``{}`` when empty), at most ``limit`` bytes."""
     raw = request.get_data(cache=True)
-    if len(raw) > state().settings.max_body:  # a body sent without Content-Length
+    if len(raw) > limit:  # a body sent without Content-Length
         raise RequestEntityTooLarge()
     if not raw.strip():
         return {}
@@ -60,9 +60,14 @@ def json_object_body(allowed: frozenset[str]) -> dict[str, Any]:
         shown = mimetype or "no Content-Type"
         raise UnsupportedMediaType(f"send the body as application/json (got {shown})")
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, RecursionError):
         raise InvalidRequest("the body is not valid JSON") from None
+
+
+def json_object_body(allowed: frozenset[str]) -> dict[str, Any]:
+    """The body as a JSON object with only ``allowed`` keys; an empty body is ``{}``."""
+    data = json_body(state().settings.max_body)
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object")
     unknown = sorted(set(data) - allowed)

@@ -73,6 +73,19 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "what went wrong, for programs:\n\n"
                 + "\n".join(f"- `{c}` ({s}): {what}" for c, (s, what) in CODES.items()),
             },
+            "errors": {
+                "type": "array",
+                "description": "`invalid_request` of events only: every mistake of the batch",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "field", "message"],
+                    "properties": {
+                        "index": {"type": "integer", "minimum": 0},
+                        "field": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
             "retry_after": {
                 "type": "integer",
                 "minimum": 1,
@@ -405,19 +418,45 @@ def _paths() -> dict[str, Any]:
         },
         "/api/events": {
             "post": {
-                "operationId": "postEvent",
-                "summary": "Server-to-server events for challenges",
-                "description": "404 while GAMIFY_EVENTS_KEY is unset.",
+                "operationId": "postEvents",
+                "summary": "Server to server: what the store's customers did (one event, or a "
+                "batch of up to 100)",
+                "description": "404 while GAMIFY_EVENTS_KEY is unset. A batch is all or "
+                "nothing: one invalid event refuses it with `400 invalid_request` and `errors` "
+                "naming each mistake by index and field. An id already stored is answered "
+                "`duplicate` and changes nothing. Bodies up to 1 MiB.",
                 "security": [{"eventsKey": []}],
                 "requestBody": {
-                    "required": False,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    {"type": "object", "required": ["id", "type"]},
+                                    {
+                                        "type": "object",
+                                        "required": ["events"],
+                                        "properties": {
+                                            "events": {
+                                                "type": "array",
+                                                "minItems": 1,
+                                                "maxItems": 100,
+                                                "items": {"type": "object"},
+                                            }
+                                        },
+                                    },
+                                ]
+                            }
+                        }
+                    },
                 },
                 "responses": {
+                    "200": _json(_ref("EventResults"), "a result per event"),
                     "400": _responses("InvalidRequest"),
                     "401": _responses("InvalidToken"),
                     "404": _problem("`not_found`: events are closed"),
                     "413": _responses("TooLarge"),
+                    "415": _responses("UnsupportedMediaType"),
                 },
             }
         },

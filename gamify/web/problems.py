@@ -21,6 +21,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import RequestRedirect
 
 from gamify.core.errors import LimitReached, PlayError
+from gamify.core.events import InvalidEvents
 from gamify.core.rules import iso_utc
 from gamify.storage.database import database_unavailable
 
@@ -93,6 +94,9 @@ def problem_type(code: str) -> str:
 def from_play_error(exc: PlayError) -> Response:
     if isinstance(exc, LimitReached):
         return _limit_reached(exc)
+    if isinstance(exc, InvalidEvents):
+        errors = [issue.as_json() for issue in exc.issues]
+        return problem(exc.status, exc.code, exc.detail, title=exc.title, extra={"errors": errors})
     return problem(exc.status, exc.code, exc.detail, title=exc.title)
 
 

@@ -184,7 +184,21 @@ class PlayList(TypedDict):
     plays: list[PlayReceipt]
 
 
+class EventResult(TypedDict):
+    """What became of one event: stored now, or already stored (then nothing changed)."""
+
+    id: str
+    status: Literal["accepted", "duplicate"]
+    progress: Annotated[list[Any], Field(description="challenge steps the event moved")]
+    rewards: Annotated[list[Any], Field(description="rewards the event granted")]
+
+
+class EventResults(TypedDict):
+    results: Annotated[list[EventResult], Field(description="one per event, in order")]
+
+
 SHAPES: tuple[type, ...] = (
+    EventResults,
     CampaignList,
     CampaignView,
     PlayRequest,

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from databases import KINDS, database_url
-from fakes import MemoryLog, MemoryPlays
+from fakes import MemoryEvents, MemoryLog, MemoryPlays
 
 from gamify.core.chain import ZERO_HASH, chain_row
+from gamify.core.events import parse_events
 from gamify.services.ports import (
     CampaignLog,
     ConfigRecord,
+    EventLog,
     GivenCoupon,
     NewEpoch,
     PlayQuery,
@@ -27,6 +29,7 @@ from gamify.services.ports import (
 )
 from gamify.storage.campaign_log import SqlCampaignLog
 from gamify.storage.database import make_engine, upgrade
+from gamify.storage.event_log import SqlEventLog
 from gamify.storage.plays.store import EnginePlays
 
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
@@ -38,18 +41,19 @@ ZERO = NewEpoch("0" * 64, "c" * 64)
 class Storage:
     log: CampaignLog
     plays: PlayStore
+    events: EventLog
 
 
 @pytest.fixture(params=[*KINDS, "memory"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     if request.param == "memory":
         log = MemoryLog()
-        yield Storage(log, MemoryPlays(log))
+        yield Storage(log, MemoryPlays(log), MemoryEvents())
         return
     with database_url(request.param, tmp_path) as url:
         engine = make_engine(url)
         upgrade(engine)
-        yield Storage(SqlCampaignLog(engine), EnginePlays(engine))
+        yield Storage(SqlCampaignLog(engine), EnginePlays(engine), SqlEventLog(engine))
         engine.dispose()
 
 
@@ -171,3 +175,19 @@ def test_the_next_epoch_opens_once_even_when_two_workers_ask(storage: Storage) -
     assert found is not None and (found.epoch, found.next_nonce, found.next_seq) == (1, 0, 1)
     log.reveal_open_epoch("w", NOW)
     assert log.epochs("w")[1].server_seed == "1" * 64
+
+
+def test_events_are_stored_once_each_and_the_new_ones_named(storage: Storage) -> None:
+    def batch(*ids: str) -> list:
+        body = {
+            "events": [
+                {"id": i, "type": "review.published", "customer": "c",
+                 "occurred_at": "2026-11-28T10:00:00Z"}
+                for i in ids
+            ]
+        }  # fmt: skip
+        return parse_events(body, NOW)
+
+    assert storage.events.append(batch("a", "b"), NOW) == {"a", "b"}
+    assert storage.events.append(batch("b", "c"), NOW) == {"c"}
+    assert storage.events.append([], NOW) == set()

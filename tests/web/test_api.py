@@ -330,7 +330,8 @@ def test_a_huge_body_is_413_with_or_without_content_length(
     )
     assert streamed.request.content_length is None
     problem(streamed, 413, "payload_too_large")
-    problem(client.post(f"{API}/events", data=huge), 413, "payload_too_large")
+    over_a_mebibyte = b'{"events": []' + b" " * (1024 * 1024) + b"}"  # events take up to 1 MiB
+    problem(client.post(f"{API}/events", data=over_a_mebibyte), 413, "payload_too_large")
     # a body just under the limit is read (and refused for what it says, not its size)
     small = json.dumps({"client_seed": "a" * (15 * 1024)}).encode()
     problem(
@@ -717,7 +718,7 @@ def test_events_are_closed_without_a_key_and_need_it_when_open(
     customer = state(app).tokens.sign("alice")
     problem(events.post(url, json={}, headers=bearer(customer)), 401, "invalid_token")
     body = problem(events.post(url, json={}, headers=bearer("k-123")), 400, "invalid_request")
-    assert "no challenges" in body["detail"]
+    assert {"id", "type", "customer", "occurred_at"} <= {e["field"] for e in body["errors"]}
     state(app).engine.dispose()
 
 
