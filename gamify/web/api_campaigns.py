@@ -15,6 +15,7 @@ from gamify.core.errors import CampaignNotFound, InvalidRequest
 from gamify.core.play import Allowance
 from gamify.core.rules import ALGORITHM, iso_utc
 from gamify.services.plays import PlayResult
+from gamify.signals import play_made
 from gamify.web import shapes
 from gamify.web.auth import customer_id
 from gamify.web.blueprint import blueprint
@@ -109,9 +110,11 @@ def play(campaign_id: str) -> Response:
         campaign, customer, client_seed, request.headers.get("Idempotency-Key")
     )
     lang = negotiate(campaign.title.languages)
-    return json_response(
-        play_json(current, campaign, result, lang), 200 if result.replayed else 201
-    )
+    answer = play_json(current, campaign, result, lang)
+    if not result.replayed:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        play_made.send(app, campaign=campaign.id, customer=customer, play=answer["play"])
+    return json_response(answer, 200 if result.replayed else 201)
 
 
 @blueprint.get("/api/campaigns/<campaign_id>/fairness")

@@ -21,11 +21,12 @@ ALLOWED: dict[str, set[str]] = {
     "audit": {"core"},
     "services": {"core", "campaigns", "audit"},
     "storage": {"core", "services"},
-    "web": {"core", "campaigns", "audit", "services", "storage"},
+    "web": {"core", "campaigns", "audit", "services", "storage", "signals"},
     "cli": {"core", "campaigns", "audit", "services", "storage", "web", "demo", "gamify"},
     "demo": {"core", "campaigns", "services", "web", "extension", "gamify"},
     "extension": {"core", "campaigns", "services", "storage", "web", "cli", "gamify"},
     "gamify": {"core"},
+    "signals": set(),
 }
 
 
