@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) bench/draws.py
 	$(PY) bench/verify.py
 	$(PY) bench/plays.py
+	$(PY) bench/events.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis instance/gamify-demo

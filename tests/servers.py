@@ -36,12 +36,14 @@ def spawn(
     workers: int,
     timeout: int,
     port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """gunicorn with ``workers`` sync workers of one thread each (separate processes, as in
     production) on 127.0.0.1; the process and its port. Stop it with :func:`stop`."""
     port = port or free_port()
     env = {
         **os.environ,
+        **(env or {}),
         "GAMIFY_DATABASE_URL": database_url,
         "GAMIFY_CAMPAIGNS": str(campaigns),
         "GAMIFY_SECRET_KEY": secret,

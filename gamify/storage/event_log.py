@@ -35,10 +35,12 @@ class SqlEventLog:
         ]
         with self.engine.begin() as conn:
             insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            # Many parameter sets of one cached statement: SQLAlchemy sends them as one
+            # multi-row INSERT … RETURNING ("insertmanyvalues"), compiled once per process.
             stored = conn.execute(
                 insert(event_t)
-                .values(rows)
                 .on_conflict_do_nothing(index_elements=["id"])
-                .returning(event_t.c.id)
+                .returning(event_t.c.id),
+                rows,
             ).scalars()
             return set(stored)
