@@ -61,8 +61,9 @@ def token(app: Flask) -> Callable[[str], str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``-m postgres``: every test that runs on PostgreSQL; ``-m races``: the concurrent ones
-    (``make soak`` runs both, 10 times in a row)."""
+    """``-m postgres``: every test that runs on PostgreSQL (by its parameter or module name;
+    a test that makes its own PostgreSQL database says so with ``@pytest.mark.postgres``);
+    ``-m races``: the concurrent ones (``make soak`` runs both, 10 times in a row)."""
     for item in items:
         if "postgres" in item.nodeid:
             item.add_marker(pytest.mark.postgres)

@@ -153,6 +153,7 @@ def test_the_app_tracks_events_in_process(events_app: Flask) -> None:
     assert stored(events_app) == 2
 
 
+@pytest.mark.postgres
 def test_two_workers_receiving_the_same_events_at_once_store_each_once(
     tmp_path: Path, campaigns_dir: Path
 ) -> None:

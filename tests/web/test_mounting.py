@@ -85,6 +85,7 @@ def test_a_numeric_customer_id_is_signed_as_text(folder: Path) -> None:
 # -- configuration -----------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_a_database_url_with_percent_escapes_starts_and_plays(folder: Path) -> None:
     """A password with "@" is written "%40" in a URL; the migrations' ConfigParser once read
     the "%" as an interpolation and stopped init_app with a ValueError."""
@@ -130,6 +131,7 @@ def test_flask_prefixed_environment_variables_configure_gamify(
 # -- the database away at start ------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_the_app_starts_without_its_database_and_serves_once_it_is_back(
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
