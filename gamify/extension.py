@@ -14,6 +14,8 @@ from typing import Any
 from flask import Flask, current_app, has_request_context, url_for
 from markupsafe import Markup, escape
 
+from gamify.cli.commands import FLASK_COMMANDS
+from gamify.web import blueprint
 from gamify.web.state import DEFAULT_MAX_BODY, Settings, build_state, state
 
 
@@ -23,9 +25,6 @@ class Gamify:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        from gamify.cli.commands import FLASK_COMMANDS
-        from gamify.web import blueprint
-
         config = app.config
         config.setdefault("GAMIFY_SECRET_KEY", None)
         config.setdefault(
