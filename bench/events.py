@@ -24,16 +24,12 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
@@ -42,7 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the test support: throwaway databases, gunicorn
 
 import servers  # noqa: E402
+import wrk_load  # noqa: E402
 from databases import postgres_database  # noqa: E402
+from wrk_load import Measure  # noqa: E402
 
 from gamify.storage.database import make_engine  # noqa: E402
 
@@ -87,60 +85,20 @@ function request()
   return wrk.format("POST", path, headers, body)
 end
 
-function response(status, headers, body)
-  local k = tostring(status)
-  statuses[k] = (statuses[k] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local total = {{}}
-  for _, thread in ipairs(threads) do
-    for k, v in pairs(thread:get("statuses")) do total[k] = (total[k] or 0) + v end
-  end
-  for k, v in pairs(total) do io.write(string.format("STATUS %s %d\\n", k, v)) end
-  io.write(string.format("DURATION_US %d\\n", summary.duration))
-end
 """
-
-
-@dataclass
-class Measure:
-    ok: int
-    seconds: float
-    statuses: Counter[str]
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.seconds if self.seconds else 0.0
 
 
 def wrk(port: int, path: str, batch: int, seconds: float, connections: int, tmp: Path) -> Measure:
     run = secrets.token_hex(4)
     script = tmp / f"wrk-{run}.lua"
     script.write_text(
-        WRK_SCRIPT.format(path=json.dumps(path), batch=batch, key=json.dumps(KEY), run=run),
+        WRK_SCRIPT.format(path=json.dumps(path), batch=batch, key=json.dumps(KEY), run=run)
+        + wrk_load.COUNTING,
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [
-            "wrk",
-            *("-t", "2", "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "30s"),
-            *("-s", str(script), f"http://127.0.0.1:{port}{path}"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    statuses: Counter[str] = Counter()
-    for status, count in re.findall(r"^STATUS (\d+) (\d+)$", done.stdout, re.M):
-        statuses[status] += int(count)
-    duration = re.search(r"^DURATION_US (\d+)$", done.stdout, re.M)
-    assert duration is not None, done.stdout
+    measured = wrk_load.run(script, f"http://127.0.0.1:{port}{path}", seconds, connections)
     time.sleep(1.0)  # what the server still has queued finishes before the next measure
-    ok = sum(v for k, v in statuses.items() if k.startswith("2"))
-    return Measure(ok, int(duration.group(1)) / 1e6, statuses)
+    return measured
 
 
 def main() -> None:

@@ -66,7 +66,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the test support: throwaway databases, gunicorn
 
 import servers  # noqa: E402
+import wrk_load  # noqa: E402
 from databases import postgres_database  # noqa: E402
+from wrk_load import Measure  # noqa: E402
 
 CAMPAIGN_ID = "bench"
 PLAYS_PATH = f"/gamify/api/campaigns/{CAMPAIGN_ID}/plays"
@@ -142,21 +144,6 @@ function request()
   return wrk.format("POST", path, headers, body)
 end
 
-function response(status, headers, body)
-  local key = tostring(status)
-  statuses[key] = (statuses[key] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local total = {{}}
-  for _, thread in ipairs(threads) do
-    for k, v in pairs(thread:get("statuses")) do total[k] = (total[k] or 0) + v end
-  end
-  for k, v in pairs(total) do io.write(string.format("STATUS %s %d\\n", k, v)) end
-  io.write(string.format("DURATION_US %d\\n", summary.duration))
-  io.write(string.format("ERRORS %d %d %d %d %d\\n", summary.errors.connect, summary.errors.read,
-    summary.errors.write, summary.errors.status, summary.errors.timeout))
-end
 """
 
 
@@ -240,26 +227,6 @@ def start_server(url: str, campaigns: Path, tmp: Path, secret: str) -> Server:
 
 
 @dataclass
-class Measure:
-    ok: int
-    seconds: float
-    statuses: Counter[str]
-    errors: int = 0
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.seconds if self.seconds else 0.0
-
-    @property
-    def problems(self) -> str:
-        bad = {k: v for k, v in self.statuses.items() if not k.startswith("2")}
-        parts = [f"{k}x{v}" for k, v in sorted(bad.items())]
-        if self.errors:
-            parts.append(f"socket errors x{self.errors}")
-        return ", ".join(parts)
-
-
-@dataclass
 class Loader:
     kind: str  # "wrk" or "python"
     connections: int
@@ -296,34 +263,13 @@ class Loader:
                 WRK_SCRIPT.format(
                     path=json.dumps(path),
                     tokens=json.dumps(str(self.tokens_file) if with_tokens else ""),
-                ),
+                )
+                + wrk_load.COUNTING,
                 encoding="utf-8",
             )
             self.scripts[path] = script
-        done = subprocess.run(
-            [
-                "wrk",
-                *("-t", str(min(2, self.connections)), "-c", str(self.connections)),
-                *("-d", f"{seconds:g}s", "--timeout", "30s", "-s", str(script)),
-                f"http://127.0.0.1:{self.port}{path}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        statuses: Counter[str] = Counter()
-        for status, count in re.findall(r"^STATUS (\d+) (\d+)$", done.stdout, re.M):
-            statuses[status] += int(count)
-        duration = re.search(r"^DURATION_US (\d+)$", done.stdout, re.M)
-        errors = re.search(r"^ERRORS (\d+) (\d+) (\d+) (\d+) (\d+)$", done.stdout, re.M)
-        if duration is None or errors is None:
-            raise SystemExit(f"unexpected wrk output:\n{done.stdout}\n{done.stderr}")
-        # The status errors are the non-2xx responses, already in statuses.
-        socket_errors = sum(int(errors.group(i)) for i in (1, 2, 3, 5))
-        ok = sum(v for k, v in statuses.items() if k.startswith("2"))
-        return Measure(ok, int(duration.group(1)) / 1e6, statuses, socket_errors)
+        url = f"http://127.0.0.1:{self.port}{path}"
+        return wrk_load.run(script, url, seconds, self.connections)
 
     def _python(self, path: str, seconds: float, with_tokens: bool) -> Measure:
         deadline = time.monotonic() + seconds
