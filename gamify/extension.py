@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from gamify.cli.commands import FLASK_COMMANDS
 from gamify.web import blueprint
+from gamify.web.api_events import track
 from gamify.web.state import DEFAULT_MAX_BODY, Settings, build_state, state
 
 
@@ -70,11 +71,11 @@ class Gamify:
         """Tell gamify what a customer did, from the app's own code (in an app context): the
         same event object as ``POST /api/events`` takes; its result (``accepted`` or
         ``duplicate``). Raises :class:`~gamify.core.events.InvalidEvents` with every mistake."""
-        return state().service.track(dict(event))[0]
+        return track(state(), dict(event))[0]
 
     def track_many(self, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Up to 100 events at once, all or nothing, as a batch of ``POST /api/events``."""
-        return state().service.track({"events": [dict(e) for e in events]})
+        return track(state(), {"events": [dict(e) for e in events]})
 
     def customer_token(self, customer_id: str) -> str:
         """A signed token that lets ``customer_id`` (and only them) play, for the current app."""

@@ -11,9 +11,17 @@ the cart, send an e-mail) without gamify knowing them.
 
 Receivers run in the request that made the play, after it is stored: a receiver that raises
 does not undo the play (its answer is then an error, and a retry with the same
-Idempotency-Key returns the stored play without sending the signal again). The signals of the
-next capabilities (``challenge_completed``, ``reward_granted``, ``tier_changed``,
-``points_changed``) join this module with them.
+Idempotency-Key returns the stored play without sending the signal again). The same holds for
+a challenge's signals: they follow the commit of the event or quiz answer that completed it, and
+a replayed event (a ``duplicate``) sends nothing. The loyalty signals (``tier_changed``,
+``points_changed``) join this module with their capability.
+
+    from gamify.signals import reward_granted
+
+    @reward_granted.connect_via(app)
+    def on_reward(sender, challenge, customer, reward, **extra):
+        if reward["coupon"]:
+            cart_for(customer).add_coupon(reward["coupon"])
 """
 
 from __future__ import annotations
@@ -29,4 +37,18 @@ play_made = _signals.signal(
     "as the API answers it: seq, prize, coupon, hash…).",
 )
 
-__all__ = ["play_made"]
+challenge_completed = _signals.signal(
+    "gamify.challenge-completed",
+    doc="A customer completed a challenge's window. Keyword data: ``challenge`` (its id), "
+    "``customer``, ``window`` (the window's key: ``all``, ``W2026-11-30``, ``M2026-12``), "
+    "``rewarded`` (False when ``winners_max`` rewards were given already).",
+)
+
+reward_granted = _signals.signal(
+    "gamify.reward-granted",
+    doc="A challenge's reward was granted (right after ``challenge_completed``). Keyword data: "
+    "``challenge``, ``customer``, ``window``, ``reward`` (``label``, ``coupon``, ``points``, "
+    "``plays``, ``value``, as the events API answers it).",
+)
+
+__all__ = ["challenge_completed", "play_made", "reward_granted"]

@@ -207,3 +207,64 @@ def checked_client(app: Flask) -> tuple[FlaskClient, OpenAPIChecker]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+CHALLENGE = "test-challenge"
+
+
+def challenge_yaml(
+    challenge_id: str = CHALLENGE,
+    *,
+    starts: date | None = None,
+    ends: date | None = None,
+    repeat: str = "never",
+    winners_max: int | None = None,
+    plays_campaign: str = WHEEL,
+    complete: str = "all",
+) -> str:
+    """Two orders of 20 or more (one a day counts), a review, a quiz of two questions (both
+    right to pass, 2 attempts); the reward: a coupon, one extra play of ``plays_campaign``,
+    50 points."""
+    today = local_today()
+    starts = starts or today - timedelta(days=1)
+    ends = ends or today + timedelta(days=30)
+    winners = f"winners_max: {winners_max}\n" if winners_max else ""
+    return f"""\
+id: {challenge_id}
+game: challenge
+title: {{es: "Reto de prueba", en: "Test challenge"}}
+timezone: {TZ}
+starts: {starts.isoformat()}T00:00:00
+ends: {ends.isoformat()}T00:00:00
+steps:
+  - id: orders
+    label: {{es: "Dos pedidos de 20 €", en: "Two orders of €20"}}
+    event: order.paid
+    where: {{min_total: 20}}
+    count: 2
+    at_most: {{times: 1, per: day}}
+  - id: review
+    label: {{es: "Una reseña", en: "A review"}}
+    event: review.published
+    count: 1
+  - id: quiz
+    label: {{es: "El test", en: "The quiz"}}
+    quiz:
+      pass: 2
+      attempts: 2
+      questions:
+        - text: {{es: "¿Uno?", en: "One?"}}
+          options: [{{es: "a", en: "a"}}, {{es: "b", en: "b"}}]
+          answer: 1
+        - text: {{es: "¿Dos?", en: "Two?"}}
+          options: [{{es: "a", en: "a"}}, {{es: "b", en: "b"}}, {{es: "c", en: "c"}}]
+          answer: 0
+complete: {complete}
+repeat: {repeat}
+{winners}reward:
+  label: {{es: "Cupón de 5 €", en: "€5 coupon"}}
+  value: 5
+  coupon: {{pattern: "RETO-{{code:8}}"}}
+  plays: {{campaign: {plays_campaign}, count: 1}}
+  points: 50
+"""

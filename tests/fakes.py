@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
 from gamify.core.events import Event
+from gamify.core.progress import (
+    Contribution,
+    Key,
+    OrderFacts,
+    Reversal,
+    StoredContribution,
+    Tally,
+)
 from gamify.services.ports import (
     ConfigRecord,
     EpochInfo,
@@ -258,15 +267,169 @@ class MemoryPlays:
         """Nothing to reconnect."""
 
 
-class MemoryEvents:
-    """The :class:`~gamify.services.ports.EventLog` port in a dict by id."""
+@dataclass
+class _Progress:
+    """Everything the progress store keeps, copied whole at a transaction's start so that a
+    transaction that raises leaves it as it was."""
 
-    def __init__(self) -> None:
-        self.events: dict[str, tuple[Event, datetime]] = {}
-        self.lock = threading.Lock()
+    events: dict[str, tuple[Event, datetime]] = field(default_factory=dict)
+    contributions: dict[tuple[str, str, str, str, str], StoredContribution] = field(
+        default_factory=dict
+    )
+    entries: dict[Key, tuple[int | None, str | None]] = field(default_factory=dict)
+    attempts: dict[tuple[str, str, str, str, int], bool] = field(default_factory=dict)
+    winners: dict[str, int] = field(default_factory=dict)
+    coupons: dict[tuple[str, str], int | None] = field(default_factory=dict)  # code -> ordinal
+    pools: dict[str, list[str]] = field(default_factory=dict)
+    points: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class MemoryProgress:
+    """The :class:`~gamify.services.ports.ProgressStore` port in dicts; one lock for the whole
+    store stands for the per-customer locks and the challenge row's."""
+
+    def __init__(self, log: MemoryLog | None = None) -> None:
+        self.data = _Progress()
+        self.lock = threading.RLock()
+        self.log = log  # extra plays are the campaign's counters
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryProgressTransaction]:
+        with self.lock:
+            before = copy.deepcopy(self.data)
+            try:
+                yield MemoryProgressTransaction(self)
+            except BaseException:
+                self.data = before
+                raise
+
+    def setup(self, challenge: str, pool: Sequence[str]) -> None:
+        with self.lock:
+            self.data.winners.setdefault(challenge, 0)
+            for code in pool:
+                if (challenge, code) not in self.data.coupons:
+                    self.data.coupons[(challenge, code)] = None
+                    self.data.pools.setdefault(challenge, []).append(code)
+
+    def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
+        with self.lock:
+            return MemoryProgressTransaction(self).tallies(keys, attempts=attempts)
+
+
+class MemoryProgressTransaction:
+    def __init__(self, store: MemoryProgress) -> None:
+        self.store = store
+
+    @property
+    def data(self) -> _Progress:
+        return self.store.data
 
     def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
-        with self.lock:
-            new = {e.id: (e, received_at) for e in events if e.id not in self.events}
-            self.events.update(new)
-            return set(new)
+        new = {e.id: (e, received_at) for e in events if e.id not in self.data.events}
+        self.data.events.update(new)
+        return set(new)
+
+    def lock_customers(self, customers: Collection[str]) -> None:
+        """The store's lock is held already."""
+
+    def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
+        found = {key: Tally() for key in keys}
+        for c in self.data.contributions.values():
+            tally = found.get(c.key)
+            if tally is None:
+                continue
+            tally.units[c.step] = tally.units.get(c.step, 0) + c.net
+            if c.period is not None:
+                slot = (c.step, c.period)
+                tally.counted[slot] = tally.counted.get(slot, 0) + (1 if c.net > 0 else 0)
+        for key, (ordinal, coupon) in self.data.entries.items():
+            if key in found:
+                found[key].completed = True
+                found[key].rewarded = ordinal is not None
+                found[key].coupon = coupon
+        if attempts:
+            for challenge, customer, window, step, _ in self.data.attempts:
+                tally = found.get((challenge, customer, window))
+                if tally is not None:
+                    tally.attempts[step] = tally.attempts.get(step, 0) + 1
+        return found
+
+    def orders(
+        self, order_ids: Collection[str]
+    ) -> tuple[dict[str, OrderFacts], list[StoredContribution]]:
+        paid: dict[str, Mapping[str, Any]] = {}
+        refunded: dict[str, Decimal] = {}
+        stored = sorted(
+            self.data.events.values(), key=lambda pair: (pair[0].occurred_at, pair[0].id)
+        )
+        for event, _ in stored:
+            if event.order_id not in order_ids:
+                continue
+            if event.type == "order.paid":
+                paid.setdefault(event.order_id, event.payload)
+            elif event.type == "order.refunded":
+                amount = Decimal(str(event.payload["order"]["refund_total"]))
+                refunded[event.order_id] = refunded.get(event.order_id, Decimal(0)) + amount
+        facts = {
+            o: OrderFacts(paid.get(o), refunded.get(o, Decimal(0)))
+            for o in set(paid) | set(refunded)
+        }
+        given = [c for c in self.data.contributions.values() if c.order_id in order_ids]
+        return facts, given
+
+    def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
+        for c in contributions:
+            slot = (c.challenge, c.customer, c.window, c.step, c.source)
+            self.data.contributions.setdefault(slot, StoredContribution(**vars(c)))
+
+    def reverse(self, reversals: Sequence[Reversal]) -> None:
+        for r in reversals:
+            c = r.contribution
+            slot = (c.challenge, c.customer, c.window, c.step, c.source)
+            self.data.contributions[slot] = replace(
+                self.data.contributions[slot], refunded=r.refunded
+            )
+
+    def attempt(
+        self, key: Key, step: str, attempt: int, correct: int, passed: bool, at: datetime
+    ) -> None:
+        slot = (*key, step, attempt)
+        assert slot not in self.data.attempts, "an attempt's number is used once"
+        self.data.attempts[slot] = passed
+
+    def complete(self, key: Key, at: datetime, winners_max: int | None) -> int | None:
+        assert key not in self.data.entries, "a window completes once"
+        winners = self.data.winners.get(key[0], 0)
+        ordinal = None
+        if winners_max is None or winners < winners_max:
+            ordinal = self.data.winners[key[0]] = winners + 1
+        self.data.entries[key] = (ordinal, None)
+        return ordinal
+
+    def pool_code(self, challenge: str, ordinal: int) -> str | None:
+        for code in self.data.pools.get(challenge, []):
+            if self.data.coupons[(challenge, code)] is None:
+                self.data.coupons[(challenge, code)] = ordinal
+                return code
+        return None
+
+    def pattern_code(self, challenge: str, candidates: Sequence[str], ordinal: int) -> str | None:
+        for code in candidates:
+            if (challenge, code) not in self.data.coupons:
+                self.data.coupons[(challenge, code)] = ordinal
+                return code
+        return None
+
+    def set_coupon(self, key: Key, code: str) -> None:
+        ordinal, _ = self.data.entries[key]
+        self.data.entries[key] = (ordinal, code)
+
+    def grant_plays(self, campaign: str, scope: str, count: int) -> None:
+        if self.store.log is None:
+            raise AssertionError("extra plays need the campaign log of the same store")
+        with self.store.log.lock:
+            counters = self.store.log.campaigns[campaign].counters
+            counters[scope] = counters.get(scope, 0) + count
+
+    def grant_points(self, customer: str, source: str, points: int, at: datetime) -> None:
+        self.data.points.setdefault((customer, source), points)

@@ -308,3 +308,91 @@ def test_a_stock_added_later_counts_the_awards_made_before_it(
     assert "box" not in after  # its 3 were given before the stock was written down
     report = verify_bundle(revealed_bundle(current, tmp_path / "bundle.jsonl"))
     assert (report.plays, report.configs) == (60, 2)
+
+
+CHALLENGE = """\
+id: season
+game: challenge
+title: Season
+timezone: Europe/Madrid
+starts: 2026-11-27T00:00:00
+ends: 2026-12-01T00:00:00
+steps:
+  - id: spend
+    label: Spend 50
+    event: order.paid
+    sum: total
+    target: 50
+  - id: quiz
+    label: Quiz
+    quiz:
+      pass: 1
+      attempts: 1
+      questions:
+        - {text: "?", options: ["a", "b"], answer: 0}
+repeat: never
+winners_max: 2
+reward:
+  label: Gift
+  coupon: {pattern: "GIFT-{code:6}"}
+  plays: {campaign: pool-wheel, count: 2}
+  points: 10
+"""
+
+
+def _paid(event_id: str, customer: str, total: str, hours_ago: int = 1) -> dict[str, object]:
+    at = (NOW - timedelta(hours=hours_ago)).isoformat().replace("+00:00", "Z")
+    order = {"id": f"o-{event_id}", "total": total, "items": []}
+    return {
+        "id": event_id,
+        "type": "order.paid",
+        "customer": customer,
+        "occurred_at": at,
+        "order": order,
+    }
+
+
+def test_a_challenge_is_completed_by_events_and_a_quiz_and_rewarded_once(
+    make_state: MakeState, folder: Path
+) -> None:
+    (folder / "season.yaml").write_text(CHALLENGE, encoding="utf-8")
+    current = make_state()
+    service, index = current.service, current.registry.index()
+    challenge = current.registry.challenge("season")
+    wheel = current.registry.get("pool-wheel")
+    first = service.track_events(
+        {"events": [_paid("a", "ana", "30"), _paid("b", "ana", "12.5")]}, index
+    )
+    assert [r["progress"][0]["progress"] for r in first.results] == [30, 42.5]
+    refunded = service.track_events(
+        {
+            "id": "r",
+            "type": "order.refunded",
+            "customer": "ana",
+            "occurred_at": "2026-11-28T10:30:00Z",
+            "order": {"id": "o-a", "refund_total": "10"},
+        },
+        index,
+    )
+    assert refunded.results[0]["progress"][0]["progress"] == 32.5
+    assert service.answer_quiz(challenge, "ana", "quiz", [0]).granted is None
+    done = service.track_events(_paid("c", "ana", "17.5"), index)
+    [granted] = done.granted
+    assert granted.rewarded and granted.coupon is not None and granted.coupon.startswith("GIFT-")
+    assert done.results[0]["rewards"][0]["coupon"] == granted.coupon
+    assert service.track_events(_paid("c", "ana", "17.5"), index).granted == []
+    assert service.track_events(_paid("d", "ana", "100"), index).granted == []
+    assert service.allowance(wheel, "ana").plays_left == 52  # 50 a day, and 2 extra
+    [(_, window, tally)] = service.standings([challenge], "ana")
+    assert tally.completed and tally.coupon == granted.coupon and window.key == "all"
+    # the second and third customers: winners_max 2
+    for customer in ("luis", "eva"):
+        service.answer_quiz(challenge, customer, "quiz", [0])
+        service.track_events(_paid(f"{customer}-1", customer, "50"), index)
+    rewarded = {
+        c: t.rewarded for c in ("luis", "eva") for _, _, t in service.standings([challenge], c)
+    }
+    assert rewarded == {"luis": True, "eva": False}
+    assert not service.answer_quiz(challenge, "zoe", "quiz", [1]).passed
+    with pytest.raises(LimitReached):  # its one attempt is used
+        service.answer_quiz(challenge, "zoe", "quiz", [0])

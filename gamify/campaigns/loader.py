@@ -8,10 +8,12 @@ Campaign or a :class:`CampaignError`.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
+from gamify.campaigns.check_challenge import ChallengeChecker
 from gamify.campaigns.check_prizes import PrizeChecks
 from gamify.campaigns.check_schedule import ScheduleChecks, iana_timezones
 from gamify.campaigns.checks import (
@@ -23,9 +25,11 @@ from gamify.campaigns.checks import (
     PRIZE_KEYS,
     located_issue,
     shown,
+    suggest,
 )
 from gamify.campaigns.yaml_nodes import Located, parse_yaml
 from gamify.core.campaign import Campaign, Game
+from gamify.core.challenge import AnyCampaign
 from gamify.core.errors import CampaignError, ConfigIssue
 from gamify.core.rules import GAMES, Budget
 
@@ -40,42 +44,41 @@ __all__ = [
     "load_campaign",
     "load_campaigns",
     "parse_campaign",
+    "unknown_play_campaigns",
 ]
 
 
-def load_campaign(path: Path) -> Campaign:
-    """The campaign in the file at ``path``; CampaignError lists every mistake in it."""
-    campaign, _, issues = _load(path)
-    if campaign is None:
+def load_campaign(path: Path) -> AnyCampaign:
+    """The campaign (a game or a challenge) in the file at ``path``; CampaignError lists every
+    mistake in it, including a reward's extra plays of a campaign its folder does not have."""
+    campaign, root, issues = _load(path)
+    if root is not None and _is_challenge(root):
+        issues = _sorted(
+            [*issues, *unknown_play_campaigns([(str(path), root)], _sibling_games(path))]
+        )
+    if campaign is None or issues:
         raise CampaignError(issues)
     return campaign
 
 
-def load_campaigns(path: Path) -> tuple[Campaign, ...]:
+def load_campaigns(path: Path) -> tuple[AnyCampaign, ...]:
     """One file, or every ``*.yaml``/``*.yml`` of a folder (by name, not recursive).
 
     All files are checked before anything is raised, so one bad file does not hide another's
     mistakes; an id used by two files is a mistake of the second.
     """
-    files = [path]
-    if path.is_dir():
-        try:
-            files = sorted(
-                (p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()),
-                key=lambda p: p.name,
-            )
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            issue = ConfigIssue(str(path), 1, 1, "", f"cannot list the folder: {reason}")
-            raise CampaignError([issue]) from exc
-        files = [p for p in files if not p.name.startswith(".")]  # editor lock files
-    campaigns: list[Campaign] = []
+    files = _campaign_files(path) if path.is_dir() else [path]
+    campaigns: list[AnyCampaign] = []
+    challenges: list[tuple[str, Located]] = []
     issues: list[ConfigIssue] = []
     seen: dict[str, Path] = {}
     for file in files:
-        campaign, id_node, found = _load(file)
+        campaign, root, found = _load(file)
         issues.extend(found)
-        if campaign is None or id_node is None:
+        if root is not None and _is_challenge(root):
+            challenges.append((str(file), root))
+        id_node = root.entries.get("id") if root is not None else None
+        if campaign is None or root is None or id_node is None:
             continue
         if campaign.id in seen:
             message = f"campaign id already used by {seen[campaign.id]}"
@@ -83,14 +86,18 @@ def load_campaigns(path: Path) -> tuple[Campaign, ...]:
             continue
         seen[campaign.id] = file
         campaigns.append(campaign)
+    games = {c.id for c in campaigns if isinstance(c, Campaign)}
+    if not path.is_dir():
+        games |= _sibling_games(path)
+    issues.extend(unknown_play_campaigns(challenges, games))
     if issues:
-        raise CampaignError(issues)
+        raise CampaignError(_sorted(issues))
     return tuple(campaigns)
 
 
 def parse_campaign(
     data: bytes | str, *, file: str = "<string>", folder: Path | None = None
-) -> Campaign:
+) -> AnyCampaign:
     """A campaign from YAML in memory (an edit not saved yet); coupon pools are under ``folder``."""
     campaign, _, issues = _parse(data, file, folder or Path.cwd())
     if campaign is None:
@@ -98,31 +105,99 @@ def parse_campaign(
     return campaign
 
 
-def _load(path: Path) -> tuple[Campaign | None, Located | None, list[ConfigIssue]]:
+def unknown_play_campaigns(
+    challenges: Sequence[tuple[str, Located]], games: Collection[str]
+) -> list[ConfigIssue]:
+    """A challenge reward's extra plays must name a wheel or scratch campaign of the same
+    folder; ``challenges`` are (file, document) pairs, read even when they have other mistakes."""
+    issues = []
+    for file, root in challenges:
+        node = root
+        for key in ("reward", "plays", "campaign"):
+            node = node.entries.get(key) if node.kind == "mapping" else None  # type: ignore[assignment]
+            if node is None:
+                break
+        if node is None or node.kind != "str" or node.scalar in games:
+            continue
+        hint = suggest(str(node.scalar), games) or (
+            f"; the folder has {', '.join(sorted(games))}" if games else "; the folder has none"
+        )
+        message = f"no wheel or scratch campaign has this id{hint}"
+        issues.append(located_issue(file, node, message, repr(node.scalar)))
+    return issues
+
+
+def _campaign_files(folder: Path) -> list[Path]:
+    try:
+        files = sorted(
+            (p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()),
+            key=lambda p: p.name,
+        )
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        issue = ConfigIssue(str(folder), 1, 1, "", f"cannot list the folder: {reason}")
+        raise CampaignError([issue]) from exc
+    return [p for p in files if not p.name.startswith(".")]  # editor lock files
+
+
+def _sibling_games(path: Path) -> set[str]:
+    """The ids of the wheel and scratch campaigns beside ``path`` that load (quietly)."""
+    games = set()
+    try:
+        siblings = _campaign_files(path.parent)
+    except CampaignError:
+        return set()
+    for sibling in siblings:
+        if sibling.resolve() == path.resolve():
+            continue
+        campaign, _, _ = _load(sibling)
+        if isinstance(campaign, Campaign):
+            games.add(campaign.id)
+    return games
+
+
+def _is_challenge(root: Located) -> bool:
+    game = root.entries.get("game") if root.kind == "mapping" else None
+    return game is not None and game.kind == "str" and game.scalar == "challenge"
+
+
+def _sorted(issues: Sequence[ConfigIssue]) -> list[ConfigIssue]:
+    """By file, then where in it, as a marketer reads them."""
+    order = {file: i for i, file in enumerate(dict.fromkeys(i.file for i in issues))}
+    return sorted(issues, key=lambda i: (order[i.file], i.line, i.column))
+
+
+def _load(path: Path) -> tuple[AnyCampaign | None, Located | None, list[ConfigIssue]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return None, None, [ConfigIssue(str(path), 1, 1, "", f"cannot read the file: {reason}")]
-    campaign, id_node, issues = _parse(data, str(path), path.parent.absolute())
+    campaign, root, issues = _parse(data, str(path), path.parent.absolute())
     if campaign is not None:
         campaign = replace(campaign, source=path)
-    return campaign, id_node, issues
+    return campaign, root, issues
 
 
 def _parse(
     data: bytes | str, file: str, folder: Path
-) -> tuple[Campaign | None, Located | None, list[ConfigIssue]]:
+) -> tuple[AnyCampaign | None, Located | None, list[ConfigIssue]]:
     root, issues = parse_yaml(data, file)
     if root is None:
         return None, None, issues
-    check = CampaignChecker(file, folder)
-    campaign = check.campaign(root)
-    issues = sorted([*issues, *check.issues], key=lambda i: (i.line, i.column))
+    campaign: AnyCampaign | None
+    if _is_challenge(root):
+        challenge_check = ChallengeChecker(file, folder)
+        campaign = challenge_check.challenge(root)
+        found = challenge_check.issues
+    else:
+        check = CampaignChecker(file, folder)
+        campaign = check.campaign(root)
+        found = check.issues
+    issues = sorted([*issues, *found], key=lambda i: (i.line, i.column))
     if campaign is None and not issues:  # cannot happen; never let a Campaign-less run pass
         issues = [ConfigIssue(file, 1, 1, "", "the campaign could not be read")]
-    id_node = root.entries.get("id")
-    return (None if issues else campaign), id_node, issues
+    return (None if issues else campaign), root, issues
 
 
 class CampaignChecker(ScheduleChecks, PrizeChecks):
@@ -134,7 +209,7 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
             return None
         f = fields.get
         campaign_id = self.slug(n) if (n := f("id")) else None
-        game = self.choice(n, GAMES) if (n := f("game")) else None
+        game = self.choice(n, (*GAMES, "challenge")) if (n := f("game")) else None
         title = self.text(n) if (n := f("title")) else None
         description = self.text(n) if (n := f("description")) else None
         timezone = self.timezone(n) if (n := f("timezone")) else None

@@ -1,7 +1,9 @@
 """The campaigns a running store serves, reloaded when their files change.
 
 Each file is loaded on its own: a file with mistakes is refused and logged while the last good
-version of its campaign keeps running, and the other files are not held back by it.
+version of its campaign keeps running, and the other files are not held back by it. Games
+(wheel, scratch) and challenges share the folder and the ids, and are served apart: a challenge
+is never played, and events only look at challenges, through their index by event type.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 
 from gamify.campaigns.loader import load_campaign
 from gamify.core.campaign import Campaign
+from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.errors import CampaignError, CampaignNotFound, ConfigIssue
+from gamify.core.progress import ChallengeIndex
 
 log = logging.getLogger("gamify")
 Signature = tuple[tuple[str, int, int], ...]
@@ -32,7 +36,7 @@ class Registry:
     def __init__(
         self,
         folder: Path,
-        on_load: Callable[[Campaign], None],
+        on_load: Callable[[AnyCampaign], None],
         interval: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -40,7 +44,8 @@ class Registry:
         self.on_load = on_load
         self.interval = interval
         self.clock = clock
-        self.campaigns: dict[str, Campaign] = {}
+        self.campaigns: dict[str, AnyCampaign] = {}
+        self._index = ChallengeIndex(())
         self._by_file: dict[Path, str] = {}
         self._signature: Signature = ()
         self._checked_at = float("-inf")
@@ -118,7 +123,12 @@ class Registry:
             by_file[path] = campaign.id
             if self.campaigns.get(campaign.id) != campaign:
                 report.loaded.append(campaign.id)
-                log.info("gamify: loaded %s (config %s)", campaign.id, campaign.config_hash[:12])
+                version = (
+                    f"config {campaign.config_hash[:12]}"
+                    if isinstance(campaign, Campaign)
+                    else "challenge"
+                )
+                log.info("gamify: loaded %s (%s)", campaign.id, version)
             self.campaigns[campaign.id] = campaign
         for campaign_id in set(self.campaigns) - set(seen):
             del self.campaigns[campaign_id]
@@ -126,15 +136,46 @@ class Registry:
             log.info("gamify: %s removed (its file is gone)", campaign_id)
         self._by_file = by_file
         self._signature = signature
+        self._index = ChallengeIndex(
+            c
+            for c in sorted(self.campaigns.values(), key=lambda c: c.id)
+            if isinstance(c, Challenge)
+        )
         return report
 
-    def get(self, campaign_id: str) -> Campaign:
+    def find(self, campaign_id: str) -> AnyCampaign:
+        """A game or a challenge."""
         self.maybe_reload()
         campaign = self.campaigns.get(campaign_id)
         if campaign is None:
             raise CampaignNotFound(campaign_id)
         return campaign
 
+    def get(self, campaign_id: str) -> Campaign:
+        """A game (wheel or scratch); a challenge's id is not one."""
+        campaign = self.find(campaign_id)
+        if not isinstance(campaign, Campaign):
+            raise CampaignNotFound(campaign_id)
+        return campaign
+
+    def challenge(self, campaign_id: str) -> Challenge:
+        campaign = self.find(campaign_id)
+        if not isinstance(campaign, Challenge):
+            raise CampaignNotFound(campaign_id)
+        return campaign
+
     def all(self) -> list[Campaign]:
+        """The games, by id."""
         self.maybe_reload()
-        return sorted(self.campaigns.values(), key=lambda c: c.id)
+        return sorted(
+            (c for c in self.campaigns.values() if isinstance(c, Campaign)), key=lambda c: c.id
+        )
+
+    def challenges(self) -> list[Challenge]:
+        self.maybe_reload()
+        return list(self._index.challenges.values())
+
+    def index(self) -> ChallengeIndex:
+        """The challenges by the event types their steps take."""
+        self.maybe_reload()
+        return self._index

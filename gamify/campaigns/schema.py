@@ -12,16 +12,13 @@ import copy
 from typing import Any
 
 from gamify.campaigns.loader import MAX_TEXT, iana_timezones
+from gamify.campaigns.schema_challenge import challenge_schema
+from gamify.campaigns.schema_parts import _moment, _money, _slug, _text, _words
 
 SCHEMA_ID = "https://gamify.dev/schema/campaign.json"
 
-_SLUG = "^[a-z0-9-]{1,64}$"
 # Relative, and no part that starts with a dot but `.` itself (so no `..`, `.env`, `.git/`).
 _POOL = r"^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?\.(?![/\\]|$)).+$"
-_DATE_TIME = (
-    r"^\d{4}-\d{2}-\d{2}"
-    r"([Tt ]\d{2}(:?\d{2}(:?\d{2}([.,]\d+)?)?)?(\s*([Zz]|[+-]\d{2}(:?\d{2})?))?)?$"
-)
 _PATTERN = r"^[A-Za-z0-9_-]*\{code:([4-9]|[12][0-9]|3[0-2])\}[A-Za-z0-9_-]*$"
 
 EXAMPLE: dict[str, Any] = {
@@ -55,11 +52,39 @@ EXAMPLE: dict[str, Any] = {
 
 
 def campaign_schema() -> dict[str, Any]:
-    """A fresh copy each call, so callers may change theirs (add a ``$comment``, say)."""
+    """A fresh copy each call, so callers may change theirs (add a ``$comment``, say).
+
+    One schema for every file of the folder: ``game`` says which of the two shapes applies,
+    a game's (wheel, scratch) or a challenge's.
+    """
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "gamify campaign",
+        "description": (
+            "A campaign file: a prize game (spin wheel, scratch card) or a challenge. "
+            "Check a file with `gamify check FILE`."
+        ),
+        "type": "object",
+        "required": ["game"],
+        "properties": {
+            "game": {
+                "description": "What shoppers play: a spin wheel, a scratch card, or a "
+                "challenge of steps (orders, reviews, quizzes).",
+                "enum": ["wheel", "scratch", "challenge"],
+                "examples": ["wheel"],
+            }
+        },
+        "if": {"properties": {"game": {"const": "challenge"}}},
+        "then": {"$ref": "#/$defs/challenge"},
+        "else": {"$ref": "#/$defs/game"},
+        "$defs": {**_definitions(), "game": _game(), "challenge": challenge_schema()},
+        "examples": [copy.deepcopy(EXAMPLE)],
+    }
+
+
+def _game() -> dict[str, Any]:
+    return {
         "description": (
             "One prize campaign (a spin wheel or a scratch card): its prizes and their odds, "
             "stock, limits, schedule and texts. Check a file with `gamify check FILE`."
@@ -135,8 +160,6 @@ def campaign_schema() -> dict[str, Any]:
                 ],
             },
         },
-        "$defs": _definitions(),
-        "examples": [copy.deepcopy(EXAMPLE)],
     }
 
 
@@ -285,33 +308,3 @@ def _definitions() -> dict[str, Any]:
             ],
         },
     }
-
-
-def _slug(description: str, example: str) -> dict[str, Any]:
-    return {"description": description, "type": "string", "pattern": _SLUG, "examples": [example]}
-
-
-def _words(description: str) -> dict[str, Any]:
-    return {"description": description, "type": "string", "minLength": 1, "maxLength": MAX_TEXT}
-
-
-def _text(description: str) -> dict[str, Any]:
-    return {"description": description, "$ref": "#/$defs/text"}
-
-
-def _moment(description: str) -> dict[str, Any]:
-    return {
-        "description": (
-            f"{description} Local time in the campaign's time zone, such as "
-            "2026-11-27T00:00:00, or with an offset (+01:00). A date alone means midnight."
-        ),
-        "type": "string",
-        "pattern": _DATE_TIME,
-        "examples": ["2026-11-27T00:00:00"],
-    }
-
-
-def _money(description: str, above: int | None) -> dict[str, Any]:
-    """Amounts; ``above`` 0 for caps that must be positive, None for values that may be 0."""
-    bound = {"minimum": 0} if above is None else {"exclusiveMinimum": above}
-    return {"description": description, "type": "number", **bound, "examples": [5]}

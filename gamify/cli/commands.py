@@ -27,6 +27,7 @@ from gamify.campaigns.odds import OddsReport, odds_report, plays
 from gamify.campaigns.schema import campaign_schema
 from gamify.campaigns.simulate import Simulation, export_simulation, simulate
 from gamify.core.campaign import Campaign
+from gamify.core.challenge import Challenge
 from gamify.core.errors import BundleError, CampaignError, GamifyError
 from gamify.storage.database import (
     SchemaBehind,
@@ -53,7 +54,10 @@ def check(paths: tuple[Path, ...]) -> None:
                 click.echo(str(issue), err=True)
             continue
         for campaign in campaigns:
-            click.echo(format_odds(odds_report(campaign)))
+            if isinstance(campaign, Challenge):
+                click.echo(format_challenge(campaign))
+            else:
+                click.echo(format_odds(odds_report(campaign)))
     if failed:
         raise SystemExit(FINDING)
 
@@ -208,11 +212,14 @@ FLASK_COMMANDS = (check, simulate_command, verify, schema, export, rotate, reloa
 
 def _load_or_exit(path: Path) -> Campaign:
     try:
-        return load_campaign(path)
+        campaign = load_campaign(path)
     except CampaignError as exc:
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         raise SystemExit(FINDING) from None
+    if isinstance(campaign, Challenge):
+        raise click.UsageError(f"{path} is a challenge: only wheel and scratch games are drawn")
+    return campaign
 
 
 def _local(moment: datetime, timezone: str) -> str:
@@ -258,6 +265,39 @@ def format_odds(report: OddsReport) -> str:
     lines.append(f"  per-customer limits: {limits}")
     for warning in report.warnings:
         lines.append(f"  warning: {warning}")
+    return "\n".join(lines) + "\n"
+
+
+def format_challenge(c: Challenge) -> str:
+    """What a challenge asks and gives, as a marketer checks it before it goes live."""
+    windows = {"never": "one window", "week": "again every week", "month": "again every month"}
+    lines = [
+        f"{c.id} ({c.source}): challenge, {_local(c.starts, c.timezone)} to "
+        f"{_local(c.ends, c.timezone)} {c.timezone}, {windows[c.repeat]}, complete {c.complete}",
+    ]
+    for step in c.steps:
+        if step.quiz is not None:
+            quiz = step.quiz
+            what = (
+                f"quiz of {len(quiz.questions)} questions, {quiz.pass_mark} right to pass, "
+                f"{quiz.attempts} attempt(s) per window"
+            )
+        else:
+            goal = f"sum of {step.sum} to {step.target}" if step.sum else f"{step.count} x"
+            what = f"{goal} {step.event}"
+            if step.at_most is not None:
+                what += f", at most {step.at_most.times} per {step.at_most.per}"
+        lines.append(f"  step {step.id}: {what}")
+    reward = c.reward
+    given = [reward.label.get("en")]
+    if reward.coupon is not None:
+        given.append(f"coupon {reward.coupon.pattern or reward.coupon.pool}")
+    if reward.plays is not None:
+        given.append(f"{reward.plays.count} extra play(s) of {reward.plays.campaign}")
+    if reward.points is not None:
+        given.append(f"{reward.points} points")
+    lines.append(f"  reward: {'; '.join(given)}")
+    lines.append(f"  winners: {'unlimited' if c.winners_max is None else f'{c.winners_max:,}'}")
     return "\n".join(lines) + "\n"
 
 

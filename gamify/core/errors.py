@@ -127,6 +127,18 @@ class LimitReached(PlayError):
         super().__init__(f"limit of {plays} play(s) per {per} reached; {when}")
 
 
+class QuizAttemptsUsed(LimitReached):
+    """Every attempt of a quiz step in this window is used; :attr:`retry_at` is when the next
+    window brings new ones (None: never)."""
+
+    title = "No quiz attempts left"
+
+    def __init__(self, attempts: int, retry_at: datetime | None) -> None:
+        self.plays, self.per, self.retry_at = attempts, "window", retry_at
+        when = f"new attempts at {_iso(retry_at)}" if retry_at else "no more attempts"
+        PlayError.__init__(self, f"all {attempts} attempt(s) of this quiz are used; {when}")
+
+
 class NotFound(PlayError):
     code = "not_found"
     status = 404

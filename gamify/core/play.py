@@ -43,6 +43,19 @@ def limit_scopes(campaign: Campaign, player: str, now: datetime) -> list[str]:
     ]
 
 
+def bonus_scope(player: str) -> str:
+    """Extra plays a challenge's reward gave the player, beyond the campaign's limits."""
+    return f"bonus:{player}"
+
+
+def bonus_used_scope(player: str) -> str:
+    return f"bonus-used:{player}"
+
+
+def bonus_left(counts: Mapping[str, int], player: str) -> int:
+    return max(counts.get(bonus_scope(player), 0) - counts.get(bonus_used_scope(player), 0), 0)
+
+
 def spend_scope(campaign: Campaign, now: datetime) -> str:
     return f"spend:{local_date(now, campaign.timezone).isoformat()}"
 
@@ -77,14 +90,20 @@ def check_limits(
 
 
 def allowance(
-    campaign: Campaign, scopes: Sequence[str], now: datetime, counts: Mapping[str, int]
+    campaign: Campaign,
+    scopes: Sequence[str],
+    now: datetime,
+    counts: Mapping[str, int],
+    bonus: int = 0,
 ) -> Allowance:
-    """What is left in each limit's current period (``scopes``: its counters, in limit order)."""
+    """What is left in each limit's current period (``scopes``: its counters, in limit order),
+    plus the ``bonus`` plays a challenge gave beyond them."""
     if not campaign.limits:
         return Allowance(None, None)
     left = min(
         lim.plays - counts.get(scope, 0) for lim, scope in zip(campaign.limits, scopes, strict=True)
     )
+    left = max(left, 0) + bonus
     next_at = None
     if left <= 0:
         try:

@@ -20,11 +20,14 @@ from gamify.core import fairness
 from gamify.core.campaign import Campaign, Prize
 from gamify.core.chain import PLAY_COLUMNS, pseudonym
 from gamify.core.coupons import make_code
-from gamify.core.errors import CampaignInactive, InvalidRequest, NotFound
+from gamify.core.errors import CampaignInactive, InvalidRequest, LimitReached, NotFound
 from gamify.core.play import (
     Allowance,
     Head,
     allowance,
+    bonus_left,
+    bonus_scope,
+    bonus_used_scope,
     check_limits,
     decide,
     limit_scopes,
@@ -70,8 +73,11 @@ class PlayCases:
 
     def allowance(self, campaign: Campaign, customer_id: str) -> Allowance:
         now = self.clock()
-        scopes = limit_scopes(campaign, self.player(campaign.id, customer_id), now)
-        return allowance(campaign, scopes, now, self.log.counters(campaign.id, scopes))
+        player = self.player(campaign.id, customer_id)
+        scopes = limit_scopes(campaign, player, now)
+        extra = [bonus_scope(player), bonus_used_scope(player)]
+        counts = self.log.counters(campaign.id, [*scopes, *extra])
+        return allowance(campaign, scopes, now, counts, bonus_left(counts, player))
 
     def play(
         self,
@@ -126,7 +132,11 @@ class PlayCases:
         found = tx.read(
             PlayQuery(
                 campaign=campaign.id,
-                scopes=play_scopes(campaign, limits, now),
+                scopes=[
+                    *play_scopes(campaign, limits, now),
+                    bonus_scope(player),
+                    bonus_used_scope(player),
+                ],
                 player=player,
                 idempotency_key=idempotency_key,
                 pool_prizes=[
@@ -149,12 +159,19 @@ class PlayCases:
                 prize=campaign.prize(prize_id),
                 segment=campaign.rules.index[prize_id],
                 coupon=stored["coupon"],
-                allowance=allowance(campaign, limits, now, counts),
+                allowance=allowance(campaign, limits, now, counts, bonus_left(counts, player)),
                 replayed=True,
             )
         if not campaign.is_running(now):
             raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
-        check_limits(campaign, limits, counts, now)
+        extra = bonus_left(counts, player)
+        with_bonus = False
+        try:
+            check_limits(campaign, limits, counts, now)
+        except LimitReached:
+            if not extra:
+                raise
+            with_bonus = True  # an extra play a challenge gave, beyond the limits
         if found.revealed:
             return found.epoch
         head = Head(
@@ -185,24 +202,27 @@ class PlayCases:
             )
         awarded = decision.awarded
         coupon = _coupon(tx, campaign, awarded, found, candidates)
+        bumps = decision.bumps
+        if with_bonus:
+            bumps = {**bumps, bonus_used_scope(player): 1}
         tx.write(
             PlayWrite(
                 row={**decision.row, "coupon": coupon.code if coupon else None},
                 next_nonce=decision.next_nonce,
                 spent_total_cents=decision.spent_total_cents,
-                bumps=decision.bumps,
+                bumps=bumps,
                 idempotency_key=idempotency_key,
                 coupon=coupon,
             )
         )
-        counts.update({k: counts.get(k, 0) + v for k, v in decision.bumps.items()})
+        counts.update({k: counts.get(k, 0) + v for k, v in bumps.items()})
         return PlayResult(
             row=decision.row,
             commitment=found.commitment,
             prize=awarded,
             segment=campaign.rules.index[awarded.id],
             coupon=coupon.code if coupon else None,
-            allowance=allowance(campaign, limits, now, counts),
+            allowance=allowance(campaign, limits, now, counts, bonus_left(counts, player)),
         )
 
     def customer_plays(

@@ -6,13 +6,21 @@ The services never see SQL, engines or drivers: :mod:`gamify.storage` implements
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from gamify.core.events import Event
+from gamify.core.progress import (
+    Contribution,
+    Key,
+    OrderFacts,
+    Reversal,
+    StoredContribution,
+    Tally,
+)
 
 
 class StartOver(Exception):
@@ -195,10 +203,64 @@ class CampaignLog(Protocol):
         short transaction."""
 
 
-class EventLog(Protocol):
-    """The store's events, kept as accepted (CONTRACT §8)."""
+class ProgressTransaction(Protocol):
+    """One transaction of the store's events and what they do to challenges: whatever it did is
+    committed when the ``with`` block ends cleanly, and rolled back when it raises."""
 
     def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
-        """Store the events not stored yet, in one transaction; the ids stored now. An id
-        already there (a replay, or another worker storing it at the same moment) is left as it
-        is and not in the answer."""
+        """Store the events not stored yet; the ids stored now. An id already there (a replay,
+        or another worker storing it at the same moment) is left as it is and not in the
+        answer."""
+
+    def lock_customers(self, customers: Collection[str]) -> None:
+        """Hold these customers' progress until the end of the transaction, in one order
+        whatever the caller's, so that two transactions cannot wait for each other."""
+
+    def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
+        """What each key's window holds (an empty Tally for a window with nothing yet); quiz
+        attempts are counted only when asked."""
+
+    def orders(
+        self, order_ids: Collection[str]
+    ) -> tuple[dict[str, OrderFacts], list[StoredContribution]]:
+        """Each order's paid event and refunds so far, and what it gave to challenges."""
+
+    def add(self, contributions: Sequence[Contribution], at: datetime) -> None: ...
+
+    def reverse(self, reversals: Sequence[Reversal]) -> None: ...
+
+    def attempt(
+        self, key: Key, step: str, attempt: int, correct: int, passed: bool, at: datetime
+    ) -> None:
+        """Record a quiz attempt; the number is the window's next for the step."""
+
+    def complete(self, key: Key, at: datetime, winners_max: int | None) -> int | None:
+        """Mark the window completed. The reward's number (1 for the challenge's first) when
+        it is rewarded, None when ``winners_max`` rewards were given already."""
+
+    def pool_code(self, challenge: str, ordinal: int) -> str | None:
+        """Give the reward's pool code next in line to reward ``ordinal``."""
+
+    def pattern_code(self, challenge: str, candidates: Sequence[str], ordinal: int) -> str | None:
+        """Give the first of ``candidates`` the challenge has not given yet."""
+
+    def set_coupon(self, key: Key, code: str) -> None: ...
+
+    def grant_plays(self, campaign: str, scope: str, count: int) -> None:
+        """Add ``count`` to the campaign's counter ``scope`` (a customer's extra plays)."""
+
+    def grant_points(self, customer: str, source: str, points: int, at: datetime) -> None:
+        """Credit points once per ``source`` (a challenge's window)."""
+
+
+class ProgressStore(Protocol):
+    """The store's events (CONTRACT §8) and the challenges' progress they make."""
+
+    def transaction(self) -> AbstractContextManager[ProgressTransaction]: ...
+
+    def setup(self, challenge: str, pool: Sequence[str]) -> None:
+        """Create the challenge's row (its rewards count) and its reward's pool codes, once;
+        :class:`PoolConflict` when a pool code is held by something else."""
+
+    def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
+        """As :meth:`ProgressTransaction.tallies`, read outside of any event's transaction."""

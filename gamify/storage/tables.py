@@ -147,3 +147,84 @@ class EventRow(SQLModel, table=True):
 
 
 event_t: Table = EventRow.__table__  # type: ignore[attr-defined]
+
+
+class ChallengeRow(SQLModel, table=True):
+    """One row per challenge: its rewards given so far, which ``winners_max`` caps (a
+    completion takes this row's lock to count itself)."""
+
+    __tablename__ = "gamify_challenge"
+    id: str = Field(primary_key=True, max_length=64)
+    winners: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class ProgressRow(SQLModel, table=True):
+    """What one event (or passed quiz) gave one step of a customer's window of a challenge.
+
+    ``units`` is what it gave (ten-thousandths), ``refunded`` what refunds of its order took
+    back since. The primary key serves a customer's windows; the order index, refunds.
+    """
+
+    __tablename__ = "gamify_progress"
+    __table_args__ = (
+        Index(
+            "ix_gamify_progress_order",
+            "order_id",
+            postgresql_where=text("order_id IS NOT NULL"),
+            sqlite_where=text("order_id IS NOT NULL"),
+        ),
+    )
+    challenge: str = Field(primary_key=True, max_length=64)
+    customer: str = Field(primary_key=True, max_length=256)
+    window: str = Field(primary_key=True, max_length=16)
+    step: str = Field(primary_key=True, max_length=64)
+    source: str = Field(primary_key=True, max_length=160)
+    order_id: str | None = Field(default=None, max_length=128)
+    period: str | None = Field(default=None, max_length=16)
+    units: int = Field(sa_column=Column(BigInteger, nullable=False))
+    refunded: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class EntryRow(SQLModel, table=True):
+    """A completed window: whether it was rewarded (``ordinal``: the reward's number), and the
+    coupon it got."""
+
+    __tablename__ = "gamify_challenge_entry"
+    challenge: str = Field(primary_key=True, max_length=64)
+    customer: str = Field(primary_key=True, max_length=256)
+    window: str = Field(primary_key=True, max_length=16)
+    completed_at: datetime = Field(sa_column=_utc(nullable=False))
+    ordinal: int | None = Field(default=None, sa_type=BigInteger)
+    coupon: str | None = Field(default=None, max_length=128)
+
+
+class QuizAttemptRow(SQLModel, table=True):
+    __tablename__ = "gamify_quiz_attempt"
+    challenge: str = Field(primary_key=True, max_length=64)
+    customer: str = Field(primary_key=True, max_length=256)
+    window: str = Field(primary_key=True, max_length=16)
+    step: str = Field(primary_key=True, max_length=64)
+    attempt: int = Field(primary_key=True)
+    correct: int
+    passed: bool
+    at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class PointsRow(SQLModel, table=True):
+    """Points credited to a customer, once per source (a challenge's window); the loyalty
+    programme spends them."""
+
+    __tablename__ = "gamify_points"
+    __table_args__ = (Index("ix_gamify_points_customer", "customer", "at"),)
+    customer: str = Field(primary_key=True, max_length=256)
+    source: str = Field(primary_key=True, max_length=160)
+    points: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+challenge_t: Table = ChallengeRow.__table__  # type: ignore[attr-defined]
+progress_t: Table = ProgressRow.__table__  # type: ignore[attr-defined]
+entry_t: Table = EntryRow.__table__  # type: ignore[attr-defined]
+attempt_t: Table = QuizAttemptRow.__table__  # type: ignore[attr-defined]
+points_t: Table = PointsRow.__table__  # type: ignore[attr-defined]

@@ -9,11 +9,13 @@ from sqlalchemy import Engine
 
 from gamify.services.service import Service, utcnow
 from gamify.storage.campaign_log import SqlCampaignLog
-from gamify.storage.event_log import SqlEventLog
 from gamify.storage.plays.store import EnginePlays
+from gamify.storage.progress_store import SqlProgressStore
 
 
 def sql_service(
     engine: Engine, secret: str | bytes, clock: Callable[[], datetime] = utcnow
 ) -> Service:
-    return Service(EnginePlays(engine), SqlCampaignLog(engine), SqlEventLog(engine), secret, clock)
+    return Service(
+        EnginePlays(engine), SqlCampaignLog(engine), SqlProgressStore(engine), secret, clock
+    )

@@ -4,7 +4,13 @@ module per resource (``api_*.py``), all on :data:`blueprint`.
 :class:`gamify.Gamify` registers :data:`blueprint` at ``GAMIFY_URL_PREFIX``.
 """
 
-from gamify.web import api_assets, api_campaigns, api_events, api_me  # noqa: F401  (views)
+from gamify.web import (  # noqa: F401  (views)
+    api_assets,
+    api_campaigns,
+    api_challenges,
+    api_events,
+    api_me,
+)
 from gamify.web.blueprint import blueprint
 
 __all__ = ["blueprint"]

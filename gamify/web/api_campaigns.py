@@ -11,12 +11,14 @@ from flask import Response, current_app, request, url_for
 from werkzeug.wsgi import wrap_file
 
 from gamify.core.campaign import Campaign
+from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.errors import CampaignNotFound, InvalidRequest
 from gamify.core.play import Allowance
 from gamify.core.rules import ALGORITHM, iso_utc
 from gamify.services.plays import PlayResult
 from gamify.signals import play_made
 from gamify.web import shapes
+from gamify.web.api_challenges import challenge_view
 from gamify.web.auth import customer_id
 from gamify.web.blueprint import blueprint
 from gamify.web.http import (
@@ -37,7 +39,9 @@ def list_campaigns() -> Response:
     current = state()
     now = current.service.clock()
     lang = negotiate(LANGUAGES)
-    running = [c for c in current.registry.all() if c.is_running(now)]
+    every: list[AnyCampaign] = [*current.registry.all(), *current.registry.challenges()]
+    running = [c for c in every if c.is_running(now)]
+    running.sort(key=lambda c: c.id)
     body: shapes.CampaignList = {
         "lang": lang,
         "campaigns": [
@@ -59,6 +63,10 @@ def list_campaigns() -> Response:
 def campaign_detail(campaign_id: str) -> Response:
     current = state()
     customer = customer_id(required=False)
+    if CAMPAIGN_ID.fullmatch(campaign_id) and isinstance(
+        current.registry.find(campaign_id), Challenge
+    ):
+        return challenge_view(current, current.registry.challenge(campaign_id), customer)
     campaign = find_campaign(current, campaign_id)
     now = current.service.clock()
     lang = negotiate(campaign.title.languages)

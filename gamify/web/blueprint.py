@@ -19,7 +19,9 @@ blueprint = Blueprint("gamify", __name__)
 problems.install(blueprint)
 
 # Views whose answers are about one customer: never stored by a cache, even on errors.
-_CUSTOMER_VIEWS = frozenset({"gamify.play", "gamify.my_plays", "gamify.events"})
+_CUSTOMER_VIEWS = frozenset(
+    {"gamify.play", "gamify.my_plays", "gamify.events", "gamify.my_challenges", "gamify.quiz"}
+)
 
 
 def under_prefix(path: str) -> bool:

@@ -12,7 +12,7 @@ from flask import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from gamify.core.campaign import Campaign
-from gamify.core.errors import CampaignNotFound, InvalidRequest
+from gamify.core.errors import CampaignNotFound, InvalidRequest, NotFound
 from gamify.web.state import GamifyState, state
 
 LANGUAGES = ("es", "en")
@@ -29,9 +29,16 @@ def json_response(body: Any, status: int = 200, vary: Iterable[str] = ()) -> Res
 
 
 def find_campaign(current: GamifyState, campaign_id: str) -> Campaign:
+    """A game (wheel, scratch): what is played, drawn and verified."""
     if not CAMPAIGN_ID.fullmatch(campaign_id):
         raise CampaignNotFound(campaign_id)
-    return current.registry.get(campaign_id)
+    found = current.registry.find(campaign_id)
+    if not isinstance(found, Campaign):
+        raise NotFound(
+            f"{campaign_id!r} is a challenge: it is not played or drawn; its progress comes "
+            "from the store's events and its quizzes"
+        )
+    return found
 
 
 def negotiate(available: Sequence[str]) -> str:

@@ -284,12 +284,17 @@ def _paths() -> dict[str, Any]:
         "/api/campaigns/{campaign_id}": {
             "get": {
                 "operationId": "getCampaign",
-                "summary": "A campaign: texts, prizes and odds, schedule, current commitment",
-                "description": "With a customer token, also `plays_left` and `next_play_at`.",
+                "summary": "A campaign: texts, prizes and odds, schedule, current commitment; "
+                "or a challenge: steps, quiz questions (never their answers), reward",
+                "description": "With a customer token, also `plays_left` and `next_play_at` "
+                "(a game), or `progress` (a challenge).",
                 "security": optional_customer,
                 "parameters": _params("CampaignId", "Lang", "AcceptLanguage"),
                 "responses": {
-                    "200": _json(_ref("CampaignView"), "the campaign"),
+                    "200": _json(
+                        {"oneOf": [_ref("CampaignView"), _ref("ChallengeView")]},
+                        "the campaign (`game` tells which)",
+                    ),
                     "401": _responses("InvalidToken"),
                     "404": _responses("NotFound"),
                 },
@@ -412,6 +417,43 @@ def _paths() -> dict[str, Any]:
                 "security": customer,
                 "responses": {
                     "200": _json(_ref("PlayList"), "the plays"),
+                    "401": _responses("InvalidToken"),
+                },
+            }
+        },
+        "/api/campaigns/{campaign_id}/quiz": {
+            "post": {
+                "operationId": "answerQuiz",
+                "summary": "Answer a challenge's quiz step: graded on the server",
+                "description": "One attempt, in the window running now. A step passed already "
+                "answers `passed` without using an attempt. After the last attempt, `429 "
+                "limit_reached` (with `retry_at` when a new window brings new attempts).",
+                "security": customer,
+                "parameters": _params("CampaignId", "Lang", "AcceptLanguage"),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("QuizAnswer")}},
+                },
+                "responses": {
+                    "200": _json(_ref("QuizResult"), "how many answers were right"),
+                    "400": _responses("InvalidRequest"),
+                    "401": _responses("InvalidToken"),
+                    "404": _responses("NotFound"),
+                    "409": _problem("`campaign_inactive`: the challenge is not running"),
+                    "413": _responses("TooLarge"),
+                    "415": _responses("UnsupportedMediaType"),
+                    "429": _problem("`limit_reached`: no attempt left", "LimitReached"),
+                },
+            }
+        },
+        "/api/me/challenges": {
+            "get": {
+                "operationId": "myChallenges",
+                "summary": "The customer's challenges: status, each step's progress, reward",
+                "security": customer,
+                "parameters": _params("Lang", "AcceptLanguage"),
+                "responses": {
+                    "200": _json(_ref("ChallengeList"), "the challenges that have started"),
                     "401": _responses("InvalidToken"),
                 },
             }

@@ -38,10 +38,10 @@ Count = Annotated[int, Field(ge=0)]
 
 
 class CampaignSummary(TypedDict):
-    """A campaign running now."""
+    """A campaign running now: a game, or a challenge."""
 
     id: Slug
-    game: Game
+    game: Game | Literal["challenge"]
     title: str
     starts: Time
     ends: Time
@@ -184,21 +184,167 @@ class PlayList(TypedDict):
     plays: list[PlayReceipt]
 
 
+Progress = Annotated[
+    float, Field(ge=0, description="a count, or a sum of amounts (up to 4 decimals)")
+]
+
+
+class StepMoved(TypedDict):
+    """A challenge step an event moved, as it stands after the event."""
+
+    challenge: Slug
+    step: str
+    progress: Progress
+    target: Progress
+    done: bool
+
+
+class ExtraPlays(TypedDict):
+    campaign: Slug
+    count: Annotated[int, Field(ge=1)]
+
+
+class RewardGiven(TypedDict):
+    """A challenge window completed; past ``winners_max`` it is not rewarded."""
+
+    challenge: Slug
+    window: Annotated[str, Field(description="all, W<monday> or M<year-month>")]
+    rewarded: bool
+    label: str
+    coupon: NotRequired[str | None]
+    points: NotRequired[int | None]
+    plays: NotRequired[ExtraPlays | None]
+    value: NotRequired[float | None]
+
+
 class EventResult(TypedDict):
     """What became of one event: stored now, or already stored (then nothing changed)."""
 
     id: str
     status: Literal["accepted", "duplicate"]
-    progress: Annotated[list[Any], Field(description="challenge steps the event moved")]
-    rewards: Annotated[list[Any], Field(description="rewards the event granted")]
+    progress: Annotated[list[StepMoved], Field(description="challenge steps the event moved")]
+    rewards: Annotated[list[RewardGiven], Field(description="rewards the event granted")]
 
 
 class EventResults(TypedDict):
     results: Annotated[list[EventResult], Field(description="one per event, in order")]
 
 
+class QuizQuestion(TypedDict):
+    text: str
+    options: Annotated[list[str], Field(min_length=2)]
+
+
+QuizView = TypedDict(
+    "QuizView",
+    {
+        "pass": Annotated[int, Field(ge=1, description="right answers needed")],
+        "attempts": Annotated[int, Field(ge=1, description="attempts per customer and window")],
+        "questions": list[QuizQuestion],
+    },
+)
+"""A quiz: its questions and options, never which option is right."""
+
+
+class ChallengeStep(TypedDict):
+    id: str
+    label: str
+    kind: Literal["event", "quiz"]
+    event: str | None
+    target: Progress
+    sum: Annotated[str | None, Field(description="total, quantity or attributes.NAME")]
+    quiz: NotRequired[QuizView]
+
+
+class WindowView(TypedDict):
+    starts: Time
+    ends: Time
+
+
+class ChallengeRewardView(TypedDict):
+    label: str
+    value: float | None
+    points: int | None
+    plays: ExtraPlays | None
+    coupon: Annotated[bool, Field(description="whether the reward gives a coupon code")]
+
+
+class StepProgress(TypedDict):
+    id: str
+    label: str
+    progress: Progress
+    target: Progress
+    done: bool
+    attempts_left: NotRequired[Annotated[int, Field(ge=0, description="quiz steps only")]]
+
+
+class MyReward(TypedDict):
+    label: str
+    points: int | None
+    plays: ExtraPlays | None
+    rewarded: NotRequired[Annotated[bool, Field(description="once completed")]]
+    coupon: NotRequired[Annotated[str, Field(description="once completed, with a coupon")]]
+
+
+class MyChallenge(TypedDict):
+    """A challenge as the customer stands in it, in its current window (the last one once it
+    ended)."""
+
+    id: Slug
+    title: str
+    status: Literal["not_started", "in_progress", "completed", "expired"]
+    ends: Annotated[Time, Field(description="when the current window ends")]
+    challenge_ends: Time
+    window: str
+    steps: list[StepProgress]
+    reward: MyReward
+
+
+class ChallengeList(TypedDict):
+    challenges: list[MyChallenge]
+
+
+class ChallengeView(TypedDict):
+    """A challenge: texts, steps (quiz questions without their answers), reward."""
+
+    id: Slug
+    game: Literal["challenge"]
+    lang: str
+    title: str
+    description: str | None
+    timezone: str
+    starts: Time
+    ends: Time
+    active: bool
+    complete: Literal["all", "any"]
+    repeat: Literal["never", "week", "month"]
+    winners_max: Annotated[int, Field(ge=1)] | None
+    window: Annotated[WindowView | None, Field(description="the window running now")]
+    steps: list[ChallengeStep]
+    reward: ChallengeRewardView
+    progress: NotRequired[Annotated[MyChallenge, Field(description="with a customer token")]]
+
+
+class QuizAnswer(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    step: Annotated[str, Field(description="the quiz step's id")]
+    answers: Annotated[list[Annotated[int, Field(ge=0)]], Field(description="one per question")]
+
+
+class QuizResult(TypedDict):
+    correct: Count
+    passed: bool
+    attempts_left: Count
+    challenge: MyChallenge
+
+
 SHAPES: tuple[type, ...] = (
     EventResults,
+    ChallengeView,
+    ChallengeList,
+    QuizAnswer,
+    QuizResult,
     CampaignList,
     CampaignView,
     PlayRequest,

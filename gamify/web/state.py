@@ -106,7 +106,7 @@ def build_state(
     settings = settings or Settings()
     engine = make_engine(database_url)
     service = sql_service(engine, secret)
-    registry = Registry(campaigns, on_load=service.sync, interval=reload_interval)
+    registry = Registry(campaigns, on_load=service.load, interval=reload_interval)
     tokens = CustomerTokens(secret, settings.token_max_age)
     current = GamifyState(settings, engine, service, registry, tokens)
     if start:

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 from databases import KINDS, database_url
-from fakes import MemoryEvents, MemoryLog, MemoryPlays
+from fakes import MemoryLog, MemoryPlays, MemoryProgress
 
 from gamify.core.chain import ZERO_HASH, chain_row
 from gamify.core.events import parse_events
+from gamify.core.progress import Contribution, Reversal
 from gamify.services.ports import (
     CampaignLog,
     ConfigRecord,
-    EventLog,
+    ProgressStore,
     GivenCoupon,
     NewEpoch,
     PlayQuery,
@@ -29,7 +30,7 @@ from gamify.services.ports import (
 )
 from gamify.storage.campaign_log import SqlCampaignLog
 from gamify.storage.database import make_engine, upgrade
-from gamify.storage.event_log import SqlEventLog
+from gamify.storage.progress_store import SqlProgressStore
 from gamify.storage.plays.store import EnginePlays
 
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
@@ -41,19 +42,19 @@ ZERO = NewEpoch("0" * 64, "c" * 64)
 class Storage:
     log: CampaignLog
     plays: PlayStore
-    events: EventLog
+    progress: ProgressStore
 
 
 @pytest.fixture(params=[*KINDS, "memory"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     if request.param == "memory":
         log = MemoryLog()
-        yield Storage(log, MemoryPlays(log), MemoryEvents())
+        yield Storage(log, MemoryPlays(log), MemoryProgress(log))
         return
     with database_url(request.param, tmp_path) as url:
         engine = make_engine(url)
         upgrade(engine)
-        yield Storage(SqlCampaignLog(engine), EnginePlays(engine), SqlEventLog(engine))
+        yield Storage(SqlCampaignLog(engine), EnginePlays(engine), SqlProgressStore(engine))
         engine.dispose()
 
 
@@ -188,6 +189,56 @@ def test_events_are_stored_once_each_and_the_new_ones_named(storage: Storage) ->
         }  # fmt: skip
         return parse_events(body, NOW)
 
-    assert storage.events.append(batch("a", "b"), NOW) == {"a", "b"}
-    assert storage.events.append(batch("b", "c"), NOW) == {"c"}
-    assert storage.events.append([], NOW) == set()
+    for events, new in ((batch("a", "b"), {"a", "b"}), (batch("b", "c"), {"c"}), ([], set())):
+        with storage.progress.transaction() as tx:
+            assert tx.append(events, NOW) == new
+
+
+def _contribution(source: str, units: int, period: str | None = "2026-11-28") -> Contribution:
+    return Contribution("ch", "ana", "all", "orders", source, units, f"o-{source}", period)
+
+
+def test_a_transaction_that_raises_keeps_nothing(storage: Storage) -> None:
+    events = parse_events(
+        {"id": "e1", "type": "x.y", "customer": "ana", "occurred_at": "2026-11-28T10:00:00Z"}, NOW
+    )
+    with pytest.raises(RuntimeError), storage.progress.transaction() as tx:
+        tx.append(events, NOW)
+        tx.add([_contribution("e1", 10_000)], NOW)
+        raise RuntimeError("the request failed half way")
+    with storage.progress.transaction() as tx:
+        assert tx.append(events, NOW) == {"e1"}  # not stored before
+    assert storage.progress.tallies([("ch", "ana", "all")])[("ch", "ana", "all")].units == {}
+
+
+def test_tallies_add_up_net_progress_and_what_counts_per_period(storage: Storage) -> None:
+    key = ("ch", "ana", "all")
+    with storage.progress.transaction() as tx:
+        tx.add([_contribution("e1", 10_000), _contribution("e2", 10_000)], NOW)
+        tx.add([_contribution("e2", 99)], NOW)  # the same source again changes nothing
+        facts, given = tx.orders({"o-e1"})
+        [first] = given
+        tx.reverse([Reversal(first, 10_000)])
+    tally = storage.progress.tallies([key, ("ch", "luis", "all")])[key]
+    assert tally.units == {"orders": 10_000}
+    assert tally.counted == {("orders", "2026-11-28"): 1}
+    assert not tally.completed
+
+
+def test_completions_are_numbered_and_capped_and_codes_given_once(storage: Storage) -> None:
+    storage.progress.setup("ch", ["P1", "P2"])
+    storage.progress.setup("ch", ["P1", "P2"])  # every worker sets up: nothing doubles
+    with storage.progress.transaction() as tx:
+        assert tx.complete(("ch", "ana", "all"), NOW, 2) == 1
+        assert tx.pool_code("ch", 1) == "P1"
+        tx.set_coupon(("ch", "ana", "all"), "P1")
+        assert tx.complete(("ch", "luis", "all"), NOW, 2) == 2
+        assert tx.pool_code("ch", 2) == "P2"
+        assert tx.complete(("ch", "eva", "all"), NOW, 2) is None
+        assert tx.pool_code("ch", 3) is None
+        assert tx.pattern_code("ch", ["P1", "X-1"], 3) == "X-1"  # P1 is given already
+        tx.grant_points("ana", "challenge:ch:all", 50, NOW)
+        tx.grant_points("ana", "challenge:ch:all", 50, NOW)  # once per source
+    tallies = storage.progress.tallies([("ch", "ana", "all"), ("ch", "eva", "all")])
+    assert tallies[("ch", "ana", "all")].coupon == "P1" and tallies[("ch", "ana", "all")].rewarded
+    assert tallies[("ch", "eva", "all")].completed and not tallies[("ch", "eva", "all")].rewarded

@@ -17,6 +17,7 @@ from gamify.campaigns.loader import (
     PRIZE_KEYS,
     parse_campaign,
 )
+from gamify.campaigns.check_challenge import CHALLENGE_KEYS
 from gamify.campaigns.schema import EXAMPLE, SCHEMA_ID, campaign_schema
 from gamify.campaigns.yaml_nodes import parse_yaml
 
@@ -38,25 +39,34 @@ def test_schema_is_valid_draft_2020_12() -> None:
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"] == SCHEMA_ID == "https://gamify.dev/schema/campaign.json"
-    assert schema["additionalProperties"] is False
+    assert schema["$defs"]["game"]["additionalProperties"] is False
+    assert schema["$defs"]["challenge"]["additionalProperties"] is False
     json.dumps(schema)  # plain JSON, publishable as is
 
 
 def test_every_field_is_described_for_editors() -> None:
     schema = campaign_schema()
-    prize = schema["$defs"]["prize"]
-    fields = [*schema["properties"].values(), *prize["properties"].values()]
+    definitions = schema["$defs"]
+    fields = [
+        *definitions["game"]["properties"].values(),
+        *definitions["prize"]["properties"].values(),
+        *definitions["challenge"]["properties"].values(),
+        *definitions["challenge"]["properties"]["steps"]["items"]["properties"].values(),
+        *definitions["challenge"]["properties"]["reward"]["properties"].values(),
+    ]
     assert all("description" in field for field in fields)
 
 
 def test_schema_keys_match_the_loader() -> None:
     schema = campaign_schema()
     definitions = schema["$defs"]
-    assert tuple(schema["properties"]) == CAMPAIGN_KEYS
-    assert set(schema["required"]) == set(CAMPAIGN_REQUIRED)
+    game = definitions["game"]
+    assert tuple(game["properties"]) == CAMPAIGN_KEYS
+    assert set(game["required"]) == set(CAMPAIGN_REQUIRED)
     assert tuple(definitions["prize"]["properties"]) == PRIZE_KEYS
     assert tuple(definitions["limit"]["properties"]) == LIMIT_KEYS
-    assert tuple(schema["properties"]["budget"]["properties"]) == BUDGET_KEYS
+    assert tuple(game["properties"]["budget"]["properties"]) == BUDGET_KEYS
+    assert tuple(definitions["challenge"]["properties"]) == CHALLENGE_KEYS
 
 
 @pytest.mark.parametrize(

@@ -478,7 +478,7 @@ def test_unquoted_colour_is_a_comment_and_says_so(issues: Issues) -> None:
 def test_unknown_game(issues: Issues) -> None:
     issue = only(issues(edit("game: wheel", "game: wheels")))
     assert where(issue) == (2, 7, "game")
-    assert issue.message == "must be one of wheel, scratch; did you mean `wheel`?"
+    assert issue.message == "must be one of wheel, scratch, challenge; did you mean `wheel`?"
     assert issue.got == "'wheels'"
 
 

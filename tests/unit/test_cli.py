@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from gamify.audit.bundle import read_records
 from gamify.campaigns.loader import load_campaign, load_campaigns
+from gamify.core.campaign import Campaign
 from gamify.campaigns.schema import campaign_schema
 from gamify.cli.commands import ProgressBar
 from gamify.cli.main import cli
@@ -184,7 +185,22 @@ def test_examples_point_editors_at_the_schema_and_speak_spanish_and_english() ->
         assert first == "# yaml-language-server: $schema=../../docs/campaign.schema.json"
         assert (path.parent / "../../docs/campaign.schema.json").exists()
     for campaign in load_campaigns(EXAMPLES):
-        for text in [campaign.title, *(p.label for p in campaign.prizes)]:
+        labels = (
+            [p.label for p in campaign.prizes]
+            if isinstance(campaign, Campaign)
+            else [
+                campaign.reward.label,
+                *(s.label for s in campaign.steps),
+                *(
+                    t
+                    for s in campaign.steps
+                    if s.quiz
+                    for q in s.quiz.questions
+                    for t in (q.text, *q.options)
+                ),
+            ]
+        )
+        for text in [campaign.title, *labels]:
             assert set(text.languages) == {"es", "en"}
 
 

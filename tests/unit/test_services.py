@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fakes import MemoryEvents, MemoryLog, MemoryPlays
+from fakes import MemoryProgress, MemoryLog, MemoryPlays
 from service_cases import *  # noqa: F403  (the shared behaviour tests, collected here)
 from service_cases import NOW, MakeState
 
@@ -28,8 +28,8 @@ def make_state(folder: Path) -> Iterator[MakeState]:
     log = MemoryLog()  # one store: a second state is a second worker on the same storage
 
     def make() -> MemoryState:
-        service = Service(MemoryPlays(log), log, MemoryEvents(), "s3cret", clock=lambda: NOW)
-        registry = Registry(folder, on_load=service.sync, interval=0)
+        service = Service(MemoryPlays(log), log, MemoryProgress(log), "s3cret", clock=lambda: NOW)
+        registry = Registry(folder, on_load=service.load, interval=0)
         registry.reload()
         return MemoryState(service, registry)
 

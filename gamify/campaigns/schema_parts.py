@@ -1,0 +1,44 @@
+"""The pieces every part of the campaign schema is written with: ids, texts, times, amounts,
+each with a description written for marketers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gamify.campaigns.checks import MAX_TEXT
+
+_SLUG = "^[a-z0-9-]{1,64}$"
+_DATE_TIME = (
+    r"^\d{4}-\d{2}-\d{2}"
+    r"([Tt ]\d{2}(:?\d{2}(:?\d{2}([.,]\d+)?)?)?(\s*([Zz]|[+-]\d{2}(:?\d{2})?))?)?$"
+)
+
+
+def _slug(description: str, example: str) -> dict[str, Any]:
+    return {"description": description, "type": "string", "pattern": _SLUG, "examples": [example]}
+
+
+def _words(description: str) -> dict[str, Any]:
+    return {"description": description, "type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+
+
+def _text(description: str) -> dict[str, Any]:
+    return {"description": description, "$ref": "#/$defs/text"}
+
+
+def _moment(description: str) -> dict[str, Any]:
+    return {
+        "description": (
+            f"{description} Local time in the campaign's time zone, such as "
+            "2026-11-27T00:00:00, or with an offset (+01:00). A date alone means midnight."
+        ),
+        "type": "string",
+        "pattern": _DATE_TIME,
+        "examples": ["2026-11-27T00:00:00"],
+    }
+
+
+def _money(description: str, above: int | None) -> dict[str, Any]:
+    """Amounts; ``above`` 0 for caps that must be positive, None for values that may be 0."""
+    bound = {"minimum": 0} if above is None else {"exclusiveMinimum": above}
+    return {"description": description, "type": "number", **bound, "examples": [5]}

@@ -1,0 +1,281 @@
+"""Challenge progress as a pure computation: given what a customer's windows hold (read under the
+customer's lock) and the events just stored, what each event adds, what refunds take back, and
+which windows complete. No storage and no clock: the use case reads, this module decides, and
+the use case writes it back in the same transaction.
+
+Progress is a set of contributions, one per (challenge, customer, window, step, source): an
+event, or a passed quiz. An order's contribution follows the order's net total (its total less
+every refund of it), so a refund lowers or cancels what its order gave, however many partial
+refunds there are and in whatever order they arrive; a reward already granted stays granted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from gamify.core.challenge import UNITS, Challenge, Step, Window, shown_units
+from gamify.core.events import Event
+
+Key = tuple[str, str, str]
+"""(challenge, customer, window key): one customer's round of one challenge."""
+
+
+@dataclass
+class Tally:
+    """What a customer's window of a challenge holds: net progress by step (in units), the
+    contributions that count in each ``at_most`` period, quiz attempts by step, and whether
+    the window is completed (and its reward)."""
+
+    units: dict[str, int] = field(default_factory=dict)
+    counted: dict[tuple[str, str], int] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    completed: bool = False
+    rewarded: bool = False
+    coupon: str | None = None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    challenge: str
+    customer: str
+    window: str
+    step: str
+    source: str  # the event's id, or quiz:<attempt>
+    units: int
+    order_id: str | None = None
+    period: str | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.challenge, self.customer, self.window)
+
+
+@dataclass(frozen=True)
+class StoredContribution(Contribution):
+    refunded: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.units - self.refunded
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """A contribution's refunded units raised to ``refunded`` (never lowered)."""
+
+    contribution: StoredContribution
+    refunded: int
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """An order as its stored events tell it: the paid event's payload, the refunds' sum."""
+
+    paid: Mapping[str, Any] | None
+    refunded: Decimal
+
+    def net_total(self, paid: Mapping[str, Any]) -> Decimal:
+        total = Decimal(str((paid.get("order") or {}).get("total") or 0))
+        return max(total - self.refunded, Decimal(0))
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    challenge: str
+    step: str
+    units: int
+    goal: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "challenge": self.challenge,
+            "step": self.step,
+            "progress": shown_units(min(self.units, self.goal)),
+            "target": shown_units(self.goal),
+            "done": self.units >= self.goal,
+        }
+
+
+@dataclass
+class Plan:
+    contributions: list[Contribution] = field(default_factory=list)
+    reversals: list[Reversal] = field(default_factory=list)
+    completions: list[Key] = field(default_factory=list)
+    progress: dict[str, list[StepProgress]] = field(default_factory=dict)
+    """By event id: the steps it moved, as they stand after it."""
+    completed_by: dict[Key, str] = field(default_factory=dict)
+    """Which event completed each window."""
+
+
+class ChallengeIndex:
+    """The running challenges' steps by the event type they take, so an event costs the steps
+    that listen to its type, not a scan of every challenge."""
+
+    def __init__(self, challenges: Iterable[Challenge]) -> None:
+        self.challenges = {c.id: c for c in challenges}
+        self.by_type: dict[str, list[tuple[Challenge, Step]]] = {}
+        self.order_challenges: list[Challenge] = []
+        for challenge in self.challenges.values():
+            for step in challenge.steps:
+                if step.event is not None:
+                    self.by_type.setdefault(step.event, []).append((challenge, step))
+            if any(t.startswith("order.") for t in challenge.event_types):
+                self.order_challenges.append(challenge)
+
+    def steps_for(self, event: Event) -> list[tuple[Challenge, Step, Window]]:
+        found = []
+        for challenge, step in self.by_type.get(event.type, ()):
+            window = challenge.window(event.occurred_at)
+            if window is not None and step.takes(event.payload):
+                found.append((challenge, step, window))
+        return found
+
+    def keys_for(self, events: Sequence[Event]) -> set[Key]:
+        return {
+            (challenge.id, event.customer, window.key)
+            for event in events
+            for challenge, _, window in self.steps_for(event)
+        }
+
+
+def order_units(step: Step, paid: Mapping[str, Any], facts: OrderFacts | None) -> int:
+    """What a paid order gives ``step`` once its refunds are taken into account."""
+    if facts is None or facts.refunded == 0:
+        return step.units(paid)
+    net = facts.net_total(paid)
+    if net <= 0:
+        return 0
+    order = dict(paid.get("order") or {})
+    order["total"] = f"{net:f}"
+    reduced = {**paid, "order": order}
+    if step.sum == "total":
+        return step.units(reduced)
+    return step.units(paid) if step.where.matches(reduced) else 0
+
+
+def plan(
+    index: ChallengeIndex,
+    events: Sequence[Event],
+    tallies: Mapping[Key, Tally],
+    orders: Mapping[str, OrderFacts],
+    order_contributions: Sequence[StoredContribution],
+) -> Plan:
+    """What ``events`` (stored just now, in order) do to the challenges' progress.
+
+    ``tallies`` holds every key :meth:`ChallengeIndex.keys_for` names, ``orders`` the facts of
+    the events' orders and ``order_contributions`` what those orders gave so far; the tallies
+    are updated in place as the plan goes.
+    """
+    result = Plan()
+    by_order: dict[str, list[StoredContribution]] = {}
+    for stored in order_contributions:
+        if stored.order_id is not None:
+            by_order.setdefault(stored.order_id, []).append(stored)
+    # what each contribution of those orders has refunded as the plan goes (several refunds of
+    # one order may be in one batch)
+    refunded: dict[tuple[Key, str, str], int] = {
+        (s.key, s.step, s.source): s.refunded for s in order_contributions
+    }
+    given: set[tuple[Key, str, str]] = {
+        (s.key, s.step, s.order_id) for s in order_contributions if s.order_id is not None
+    }
+    for event in events:
+        moved: list[StepProgress] = []
+        if event.type == "order.refunded":
+            moved = _refund(index, event, tallies, orders, by_order, refunded, result)
+        else:
+            for challenge, step, window in index.steps_for(event):
+                key = (challenge.id, event.customer, window.key)
+                tally = tallies[key]
+                if event.order_id is not None:
+                    if (key, step.id, event.order_id) in given:
+                        continue  # the order counted already (paid twice under two event ids)
+                    given.add((key, step.id, event.order_id))
+                units = (
+                    order_units(step, event.payload, orders.get(event.order_id))
+                    if event.order_id is not None
+                    else step.units(event.payload)
+                )
+                period = step.period(event.occurred_at, challenge.timezone)
+                if units <= 0 or not _room(step, tally, period):
+                    continue
+                contribution = Contribution(
+                    challenge.id,
+                    event.customer,
+                    window.key,
+                    step.id,
+                    event.id,
+                    units,
+                    event.order_id,
+                    period,
+                )
+                result.contributions.append(contribution)
+                if event.order_id is not None:  # a refund later in the batch finds it
+                    by_order.setdefault(event.order_id, []).append(
+                        StoredContribution(**vars(contribution))
+                    )
+                _add(tally, step, period, units)
+                moved.append(
+                    StepProgress(challenge.id, step.id, tally.units[step.id], step.goal_units)
+                )
+                if not tally.completed and challenge.done(tally.units):
+                    tally.completed = True
+                    result.completions.append(key)
+                    result.completed_by[key] = event.id
+        if moved:
+            result.progress[event.id] = moved
+    return result
+
+
+def _room(step: Step, tally: Tally, period: str | None) -> bool:
+    if step.at_most is None or period is None:
+        return True
+    return tally.counted.get((step.id, period), 0) < step.at_most.times
+
+
+def _add(tally: Tally, step: Step, period: str | None, units: int) -> None:
+    tally.units[step.id] = tally.units.get(step.id, 0) + units
+    if period is not None:
+        tally.counted[(step.id, period)] = tally.counted.get((step.id, period), 0) + 1
+
+
+def _refund(
+    index: ChallengeIndex,
+    event: Event,
+    tallies: Mapping[Key, Tally],
+    orders: Mapping[str, OrderFacts],
+    by_order: Mapping[str, list[StoredContribution]],
+    refunded: dict[tuple[Key, str, str], int],
+    result: Plan,
+) -> list[StepProgress]:
+    """Lower what the refunded order gave each step to what its net total now gives."""
+    facts = orders.get(event.order_id or "")
+    if facts is None or facts.paid is None:
+        return []
+    moved = []
+    for stored in by_order.get(event.order_id or "", ()):
+        challenge = index.challenges.get(stored.challenge)
+        step = challenge.step(stored.step) if challenge else None
+        tally = tallies.get(stored.key)
+        if challenge is None or step is None or tally is None or stored.customer != event.customer:
+            continue
+        slot_id = (stored.key, stored.step, stored.source)
+        before = refunded.get(slot_id, stored.refunded)
+        now_gives = min(order_units(step, facts.paid, facts), stored.units)
+        if stored.units - now_gives <= before:
+            continue
+        refunded[slot_id] = stored.units - now_gives
+        result.reversals.append(Reversal(stored, stored.units - now_gives))
+        tally.units[step.id] = tally.units.get(step.id, 0) - (stored.units - now_gives - before)
+        if stored.period is not None and now_gives == 0 and stored.units > before:
+            slot = (step.id, stored.period)
+            tally.counted[slot] = max(tally.counted.get(slot, 0) - 1, 0)
+        moved.append(StepProgress(challenge.id, step.id, tally.units[step.id], step.goal_units))
+    return moved
+
+
+def step_units(units: int) -> Decimal:
+    return Decimal(units) / UNITS

@@ -1,0 +1,325 @@
+"""The store's events and the challenges they move (CONTRACT §8–9): events checked whole by the
+core and stored once each, the progress they make planned by the core
+(:func:`gamify.core.progress.plan`), quizzes graded here, and each completed window rewarded
+exactly once: all in one transaction per request, under the customers' locks.
+
+A reward is given in the transaction that completes the window, so an event is never stored
+without what it earned, and a retried request (a duplicate) earns nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from gamify.core.challenge import Challenge, Window, shown_units
+from gamify.core.coupons import PoolPathError, make_code, read_pool
+from gamify.core.errors import (
+    CampaignError,
+    CampaignInactive,
+    ConfigIssue,
+    InvalidRequest,
+    QuizAttemptsUsed,
+)
+from gamify.core.events import Event, parse_events
+from gamify.core.play import bonus_scope
+from gamify.core.progress import ChallengeIndex, Contribution, Key, Plan, Tally, plan
+from gamify.services.ports import PoolConflict, ProgressStore, ProgressTransaction
+
+log = logging.getLogger("gamify")
+_PATTERN_TRIES = 20
+
+
+@dataclass(frozen=True)
+class Granted:
+    """A window completed now, and what it gave (``rewarded`` False past ``winners_max``)."""
+
+    challenge: Challenge
+    customer: str
+    window: Window
+    rewarded: bool
+    coupon: str | None = None
+
+    def as_json(self, lang: str | None = None) -> dict[str, Any]:
+        reward = self.challenge.reward
+        shown: dict[str, Any] = {
+            "challenge": self.challenge.id,
+            "window": self.window.key,
+            "rewarded": self.rewarded,
+            "label": reward.label.get(lang),
+        }
+        if self.rewarded:
+            shown["coupon"] = self.coupon
+            shown["points"] = reward.points
+            shown["plays"] = (
+                {"campaign": reward.plays.campaign, "count": reward.plays.count}
+                if reward.plays
+                else None
+            )
+            shown["value"] = float(reward.value) if reward.value is not None else None
+        return shown
+
+
+@dataclass
+class Tracked:
+    """The answer to a request of events: a result per event, and the windows they completed."""
+
+    results: list[dict[str, Any]]
+    granted: list[Granted] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QuizResult:
+    correct: int
+    passed: bool
+    attempts_left: int
+    granted: Granted | None
+
+
+class ChallengeCases:
+    progress: ProgressStore
+    clock: Callable[[], datetime]
+
+    def player(self, campaign_id: str, customer_id: str) -> str:
+        raise NotImplementedError  # PlayCases
+
+    # -- set up ----------------------------------------------------------------------------
+
+    def sync_challenge(self, challenge: Challenge) -> None:
+        """Create the challenge's row and load its reward's pool codes (every worker at once is
+        fine); CampaignError when the pool cannot be read or a code is held already."""
+        coupon = challenge.reward.coupon
+        codes: list[str] = []
+        if coupon is not None and coupon.pool is not None:
+            folder = challenge.source.parent if challenge.source is not None else None
+            try:
+                codes = list(dict.fromkeys(read_pool(coupon.pool, folder)))
+            except (OSError, UnicodeDecodeError, csv.Error, PoolPathError) as exc:
+                raise _reward_error(challenge, f"coupon pool cannot be read: {exc}") from None
+        try:
+            self.progress.setup(challenge.id, codes)
+        except PoolConflict as exc:
+            message = f"coupon pool code {exc.code!r} is already held by {exc.held_by!r}"
+            raise _reward_error(challenge, message) from None
+
+    # -- events ----------------------------------------------------------------------------
+
+    def track_events(self, body: Any, index: ChallengeIndex) -> Tracked:
+        """One event object or ``{"events": [...]}``: a result per event, in order, each
+        ``accepted`` (stored now, with the progress it made and the rewards it completed) or
+        ``duplicate`` (its id was stored before: nothing changed). Raises
+        :class:`~gamify.core.events.InvalidEvents` and stores nothing when any event has a
+        mistake."""
+        now = self.clock()
+        events = parse_events(body, now)
+        with self.progress.transaction() as tx:
+            stored_ids = tx.append(events, now)
+            stored = [e for e in events if e.id in stored_ids]
+            done, granted = self._advance(tx, index, stored, now)
+        results = []
+        for event in events:
+            accepted = event.id in stored_ids
+            results.append(
+                {
+                    "id": event.id,
+                    "status": "accepted" if accepted else "duplicate",
+                    "progress": [p.as_json() for p in done.progress.get(event.id, ())],
+                    "rewards": [
+                        g.as_json() for g in granted if done.completed_by.get(_key(g)) == event.id
+                    ],
+                }
+            )
+        return Tracked(results, granted)
+
+    def _advance(
+        self,
+        tx: ProgressTransaction,
+        index: ChallengeIndex,
+        events: Sequence[Event],
+        now: datetime,
+    ) -> tuple[Plan, list[Granted]]:
+        """Plan what stored events do, write it, reward what they completed."""
+        keys = index.keys_for(events)
+        order_ids = {e.order_id for e in events if e.order_id is not None}
+        refunds = [e for e in events if e.type == "order.refunded"]
+        if not keys and not (refunds and index.order_challenges):
+            return Plan(), []
+        tx.lock_customers({e.customer for e in events})
+        facts, given = tx.orders(order_ids) if order_ids and index.order_challenges else ({}, [])
+        keys |= {s.key for s in given if any(s.customer == e.customer for e in refunds)}
+        tallies = tx.tallies(keys)
+        done = plan(index, events, tallies, facts, given)
+        tx.add(done.contributions, now)
+        tx.reverse(done.reversals)
+        granted = [self._reward(tx, index.challenges[k[0]], k, now) for k in done.completions]
+        return done, granted
+
+    def _reward(
+        self, tx: ProgressTransaction, challenge: Challenge, key: Key, now: datetime
+    ) -> Granted:
+        """The completed window's reward, once: its number among the challenge's rewards, the
+        coupon, extra plays, points. Past ``winners_max`` the window is completed unrewarded."""
+        _, customer, window_key = key
+        window = _window_of(challenge, window_key, now)
+        ordinal = tx.complete(key, now, challenge.winners_max)
+        if ordinal is None:
+            return Granted(challenge, customer, window, rewarded=False)
+        reward = challenge.reward
+        code = None
+        if reward.coupon is not None and reward.coupon.pool is not None:
+            code = tx.pool_code(challenge.id, ordinal)
+            if code is None:
+                log.error("gamify: the coupon pool of %s ran out", challenge.id)
+        elif reward.coupon is not None and reward.coupon.pattern is not None:
+            pattern = reward.coupon.pattern
+            candidates = list(dict.fromkeys(make_code(pattern) for _ in range(_PATTERN_TRIES)))
+            code = tx.pattern_code(challenge.id, candidates, ordinal)
+            if code is None:
+                raise InvalidRequest(f"the coupon pattern of {challenge.id!r} ran out of codes")
+        if code is not None:
+            tx.set_coupon(key, code)
+        if reward.plays is not None:
+            scope = bonus_scope(self.player(reward.plays.campaign, customer))
+            tx.grant_plays(reward.plays.campaign, scope, reward.plays.count)
+        if reward.points is not None:
+            source = f"challenge:{challenge.id}:{window_key}"
+            tx.grant_points(customer, source, reward.points, now)
+        return Granted(challenge, customer, window, rewarded=True, coupon=code)
+
+    # -- quizzes ---------------------------------------------------------------------------
+
+    def answer_quiz(
+        self, challenge: Challenge, customer: str, step_id: str, answers: Any
+    ) -> QuizResult:
+        """Grade one attempt of a quiz step in the window running now. A step passed already
+        answers passed without using an attempt; with no attempt left,
+        :class:`QuizAttemptsUsed` (429)."""
+        now = self.clock()
+        step = challenge.step(step_id)
+        if step is None or step.quiz is None:
+            quizzes = ", ".join(s.id for s in challenge.steps if s.quiz is not None) or "none"
+            raise InvalidRequest(f"step must be a quiz step of this challenge ({quizzes})")
+        quiz = step.quiz
+        count = len(quiz.questions)
+        if (
+            not isinstance(answers, list)
+            or len(answers) != count
+            or any(isinstance(a, bool) or not isinstance(a, int) for a in answers)
+        ):
+            raise InvalidRequest(
+                f"answers must be a list of {count} option indexes, one a question"
+            )
+        for i, (question, answer) in enumerate(zip(quiz.questions, answers, strict=True)):
+            if not 0 <= answer < len(question.options):
+                last = len(question.options) - 1
+                raise InvalidRequest(f"answers[{i}] must be an option index from 0 to {last}")
+        window = challenge.window(now)
+        if window is None:
+            raise CampaignInactive(challenge.id, challenge.starts, challenge.ends, now)
+        key = (challenge.id, customer, window.key)
+        with self.progress.transaction() as tx:
+            tx.lock_customers([customer])
+            tally = tx.tallies([key], attempts=True)[key]
+            used = tally.attempts.get(step.id, 0)
+            if tally.units.get(step.id, 0) >= step.goal_units:
+                return QuizResult(count, True, max(quiz.attempts - used, 0), None)
+            if used >= quiz.attempts:
+                retry = (
+                    window.ends
+                    if challenge.repeat != "never" and window.ends < challenge.ends
+                    else None
+                )
+                raise QuizAttemptsUsed(quiz.attempts, retry)
+            correct = quiz.grade(answers)
+            passed = correct >= quiz.pass_mark
+            tx.attempt(key, step.id, used + 1, correct, passed, now)
+            granted = None
+            if passed:
+                contribution = Contribution(
+                    challenge.id, customer, window.key, step.id, f"quiz:{used + 1}", step.goal_units
+                )
+                tx.add([contribution], now)
+                tally.units[step.id] = step.goal_units
+                if not tally.completed and challenge.done(tally.units):
+                    granted = self._reward(tx, challenge, key, now)
+        return QuizResult(correct, passed, quiz.attempts - used - 1, granted)
+
+    # -- the shopper's view ----------------------------------------------------------------
+
+    def standings(
+        self, challenges: Iterable[Challenge], customer: str
+    ) -> list[tuple[Challenge, Window, Tally]]:
+        """Each started challenge with the customer's window now (the last one once it
+        ended) and what it holds."""
+        now = self.clock()
+        found = []
+        for challenge in challenges:
+            if now < challenge.starts:
+                continue
+            window = challenge.window(now) or challenge.window(_last_moment(challenge))
+            if window is not None:
+                found.append((challenge, window))
+        tallies = self.progress.tallies([(c.id, customer, w.key) for c, w in found], attempts=True)
+        return [(c, w, tallies[(c.id, customer, w.key)]) for c, w in found]
+
+
+Status = Literal["not_started", "in_progress", "completed", "expired"]
+
+
+def challenge_status(challenge: Challenge, window: Window, tally: Tally, now: datetime) -> Status:
+    if tally.completed:
+        return "completed"
+    if now >= window.ends:
+        return "expired"
+    if any(units > 0 for units in tally.units.values()) or any(tally.attempts.values()):
+        return "in_progress"
+    return "not_started"
+
+
+def step_views(challenge: Challenge, tally: Tally, lang: str | None) -> list[dict[str, Any]]:
+    views = []
+    for step in challenge.steps:
+        units = max(tally.units.get(step.id, 0), 0)
+        view: dict[str, Any] = {
+            "id": step.id,
+            "label": step.label.get(lang),
+            "progress": shown_units(min(units, step.goal_units)),
+            "target": shown_units(step.goal_units),
+            "done": units >= step.goal_units,
+        }
+        if step.quiz is not None:
+            view["attempts_left"] = max(step.quiz.attempts - tally.attempts.get(step.id, 0), 0)
+        views.append(view)
+    return views
+
+
+def _key(granted: Granted) -> Key:
+    return (granted.challenge.id, granted.customer, granted.window.key)
+
+
+def _window_of(challenge: Challenge, key: str, now: datetime) -> Window:
+    """The window named ``key`` (a late event may complete one that has ended)."""
+    current = challenge.window(now)
+    if current is not None and current.key == key:
+        return current
+    moment = challenge.starts
+    while moment < challenge.ends:
+        window = challenge.window(moment)
+        assert window is not None
+        if window.key == key:
+            return window
+        moment = window.ends
+    return Window(key, challenge.starts, challenge.ends)
+
+
+def _last_moment(challenge: Challenge) -> datetime:
+    return challenge.ends - timedelta(microseconds=1)
+
+
+def _reward_error(challenge: Challenge, message: str) -> CampaignError:
+    file = str(challenge.source) if challenge.source is not None else challenge.id
+    return CampaignError([ConfigIssue(file, 1, 1, "reward.coupon", message)])
