@@ -7,16 +7,22 @@ events open. wrk sends, in alternating rounds so that noise slows all alike:
 - ``POST /gamify/api/events`` with one ``order.paid`` event per request, each id new;
 - the same with batches of 100 events per request.
 
-Printed: requests/s and events/s of each, and the two ratios CONTRACT §8's users care about:
-single events/s against bare inserts/s (goal >= 0.5) and batched events/s against single
-events/s (goal >= 10). At the end, the events answered 2xx are checked to be all stored (each
-id is stored once, by its primary key; requests still in flight when wrk stops may be stored
-without being counted).
+With 20 challenges active (5 of them counting ``order.paid`` orders of 5,000 customers, 3 to
+complete with a coupon, extra plays and points; the 15 others other event types). Printed:
+requests/s and events/s of each, and the two ratios CONTRACT §8's users care about: single
+events/s against bare inserts/s (goal >= 0.5) and batched events/s against single events/s
+(goal >= 10).
+
+Then how the cost of an event grows with the challenges of a store: single events with 1
+challenge active, then 200 (hot-reloaded into the same folder, and back, in alternating rounds),
+in both cases one of them counting ``order.paid`` and the others other event types, as a store's
+challenges spread over its events. Goal: the cost per event with 200 at most 2 × with 1, since
+an event only meets the steps indexed under its type.
+
+At the end, the events answered 2xx are checked to be all stored (each id is stored once, by
+its primary key; requests still in flight when wrk stops may be stored without being counted).
 
     .venv/bin/python bench/events.py [--seconds 5] [--rounds 3] [--connections 16]
-
-Challenges are not yet part of the measure: they arrive with the rest of issue 9, and this
-bench will then run with 20 and 200 of them active.
 """
 
 from __future__ import annotations
@@ -101,6 +107,72 @@ def wrk(port: int, path: str, batch: int, seconds: float, connections: int, tmp:
     return measured
 
 
+CHALLENGE_YAML = """\
+id: {id}
+game: challenge
+title: Bench challenge {id}
+timezone: Europe/Madrid
+starts: 2020-01-01T00:00:00
+ends: 2099-01-01T00:00:00
+steps:
+  - id: orders
+    label: Orders
+    event: {event}
+    where: {{min_total: {min_total}}}
+    count: 3
+reward:
+  label: Gift
+  coupon: {{pattern: "B{n}-{{code:8}}"}}
+  points: 10
+"""
+OTHER_YAML = """\
+id: {id}
+game: challenge
+title: Bench challenge {id}
+timezone: Europe/Madrid
+starts: 2020-01-01T00:00:00
+ends: 2099-01-01T00:00:00
+steps:
+  - id: visits
+    label: Visits
+    event: {event}
+    count: 5
+reward:
+  label: Points
+  points: 5
+"""
+
+
+def write_challenges(folder: Path, total: int, on_orders: int) -> None:
+    """``total`` challenge files, ``on_orders`` of them counting order.paid, the others one
+    custom event type each; any other challenge file of the folder is removed."""
+    for old in folder.glob("bench-*.yaml"):
+        old.unlink()
+    for n in range(total):
+        name = f"bench-{n:03d}"
+        text = (
+            CHALLENGE_YAML.format(id=name, event="order.paid", min_total=10 + n, n=n)
+            if n < on_orders
+            else OTHER_YAML.format(id=name, event=f"store.visit_{n}")
+        )
+        (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
+
+
+def wait_for_challenges(port: int, count: int, tmp: Path) -> None:
+    """Until 12 answers in a row (from any of the workers) list ``count`` challenges."""
+    deadline, in_a_row = time.monotonic() + 120, 0
+    while in_a_row < 12:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the workers did not load {count} challenges in 120 s")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/gamify/api/campaigns")
+        listed = json.loads(conn.getresponse().read())["campaigns"]
+        conn.close()
+        found = sum(1 for c in listed if c["game"] == "challenge")
+        in_a_row = in_a_row + 1 if found == count else 0
+        time.sleep(0.1 if found == count else 0.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=5, help="length of each measure [5]")
@@ -112,6 +184,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gamify-bench-events-"))
     campaigns = tmp / "campaigns"
     campaigns.mkdir()
+    write_challenges(campaigns, 20, 5)
     with postgres_database("gamify_bench_events") as url:
         process, port = servers.spawn(
             database_url=url,
@@ -124,14 +197,16 @@ def main() -> None:
         )
         try:
             rows = measure(port, args, tmp)
+            scaling = measure_scaling(port, args, tmp, campaigns)
         finally:
             servers.stop(process)
         engine = make_engine(url)
         with engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*) FROM gamify_event")).scalar_one()
         engine.dispose()
-    sent = sum(m.ok * batch for name, batch, m in rows if batch)
+    sent = sum(m.ok * batch for name, batch, m in [*rows, *scaling] if batch)
     report(rows, args, sent, stored)
+    report_scaling(scaling)
 
 
 def answers(port: int) -> bool:
@@ -166,6 +241,32 @@ def measure(port: int, args: argparse.Namespace, tmp: Path) -> list[tuple[str, i
     return rows
 
 
+def measure_scaling(
+    port: int, args: argparse.Namespace, tmp: Path, folder: Path
+) -> list[tuple[str, int, Measure]]:
+    rows: list[tuple[str, int, Measure]] = []
+    for n in range(1, args.rounds + 1):
+        for total in (1, 200):
+            write_challenges(folder, total, 1)
+            wait_for_challenges(port, total, tmp)
+            wrk(port, EVENTS_PATH, 1, 1, args.connections, tmp)  # after the reload, warm
+            m = wrk(port, EVENTS_PATH, 1, args.seconds, args.connections, tmp)
+            rows.append((f"with-{total}", 1, m))
+            print(f"  round {n} single events, {total:3} challenges  {m.rate:9.1f} events/s")
+    return rows
+
+
+def report_scaling(rows: list[tuple[str, int, Measure]]) -> None:
+    one = [m.rate for name, _, m in rows if name == "with-1"]
+    many = [m.rate for name, _, m in rows if name == "with-200"]
+    growth = statistics.median(a / b for a, b in zip(one, many, strict=True))
+    print(
+        f"  cost per event, 200 challenges vs 1   {growth:5.2f} x  (events/s "
+        f"{statistics.median(one):.1f} with 1, {statistics.median(many):.1f} with 200; goal "
+        f"<= 2: {'met' if growth <= 2 else 'NOT met'})"
+    )
+
+
 def report(rows: list[tuple[str, int, Measure]], args: argparse.Namespace, sent: int,
            stored: int) -> None:  # fmt: skip
     def rates(name: str, per_request: int) -> list[float]:
@@ -176,8 +277,9 @@ def report(rows: list[tuple[str, int, Measure]], args: argparse.Namespace, sent:
     batch_ratio = statistics.median(b / s for b, s in zip(batch, single, strict=True))
     print()
     print(
-        f"events/s on PostgreSQL, gunicorn {WORKERS} sync workers, wrk {args.connections} "
-        f"connections, {args.rounds} alternating rounds of {args.seconds:g} s; medians"
+        f"events/s on PostgreSQL, 20 challenges active, gunicorn {WORKERS} sync workers, wrk "
+        f"{args.connections} connections, {args.rounds} alternating rounds of {args.seconds:g} s;"
+        " medians"
     )
     print(f"  bare inserts/s        {statistics.median(bare):10.1f}")
     print(

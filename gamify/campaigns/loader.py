@@ -141,18 +141,25 @@ def _campaign_files(folder: Path) -> list[Path]:
 
 
 def _sibling_games(path: Path) -> set[str]:
-    """The ids of the wheel and scratch campaigns beside ``path`` that load (quietly)."""
+    """The ids of the wheel and scratch campaigns beside ``path``, read from their top-level
+    ``id`` and ``game`` alone (a sibling's own mistakes are its own file's to report)."""
     games = set()
     try:
         siblings = _campaign_files(path.parent)
     except CampaignError:
         return set()
     for sibling in siblings:
-        if sibling.resolve() == path.resolve():
+        if sibling.name == path.name:
             continue
-        campaign, _, _ = _load(sibling)
-        if isinstance(campaign, Campaign):
-            games.add(campaign.id)
+        try:
+            root, _ = parse_yaml(sibling.read_bytes(), str(sibling))
+        except OSError:
+            continue
+        if root is None or root.kind != "mapping":
+            continue
+        id_node, game = root.entries.get("id"), root.entries.get("game")
+        if id_node is not None and game is not None and game.scalar in GAMES:
+            games.add(str(id_node.scalar))
     return games
 
 

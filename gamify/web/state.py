@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine
 
 from gamify.campaigns.registry import Registry
-from gamify.services.service import Service
+from gamify.services.service import Service, utcnow
 from gamify.storage.database import (
     SchemaBehind,
     database_unavailable,
@@ -99,13 +101,14 @@ def build_state(
     settings: Settings | None = None,
     reload_interval: float = 3.0,
     start: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> GamifyState:
     """Engine, service, tokens and campaigns; with ``start`` (the default) the schema is
     brought up to date and the campaigns loaded now, raising what stops it. Without, the
     first request that needs the database does it (:meth:`GamifyState.ready`)."""
     settings = settings or Settings()
     engine = make_engine(database_url)
-    service = sql_service(engine, secret)
+    service = sql_service(engine, secret, clock)
     registry = Registry(campaigns, on_load=service.load, interval=reload_interval)
     tokens = CustomerTokens(secret, settings.token_max_age)
     current = GamifyState(settings, engine, service, registry, tokens)

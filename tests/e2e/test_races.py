@@ -10,6 +10,9 @@ Four campaigns, identical but for their id, so one test's awards cannot change a
 counts: ``race-limit`` (one customer hammering), ``race-stock`` (300 customers exhausting the
 10 ``grand`` prizes), ``race-idem`` (one Idempotency-Key sent 20 times at once) and
 ``race-rotate`` (epochs rotated, as ``gamify rotate`` does, in the middle of a burst of plays).
+And a challenge, ``race-challenge``, fed by store events: the same event sent to every worker at
+once, a customer's orders racing its ``at_most`` cap and its quiz attempts, and 60 customers
+completing at once for 25 rewards (``winners_max``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import pytest
 import servers
 from databases import postgres_database
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
 
 from gamify.audit.verify import verify_bundle
 from gamify.services.service import Service
@@ -87,6 +91,38 @@ COUPON_PATTERNS = {
 }
 
 
+EVENTS_KEY = "race-events-key"
+WINNERS_MAX = 25
+CHALLENGE_YAML = """\
+id: race-challenge
+game: challenge
+title: Race challenge
+timezone: {timezone}
+starts: {starts}
+ends: {ends}
+steps:
+  - id: orders
+    label: Orders
+    event: order.paid
+    count: 3
+    at_most: {{times: 3, per: day}}
+  - id: quiz
+    label: Quiz
+    quiz:
+      pass: 1
+      attempts: 2
+      questions:
+        - {{text: "?", options: ["a", "b"], answer: 0}}
+complete: any
+winners_max: {winners}
+reward:
+  label: Gift
+  coupon: {{pattern: "RC-{{code:8}}"}}
+  plays: {{campaign: race-limit, count: 1}}
+  points: 5
+"""
+
+
 def _madrid_today() -> date:
     return datetime.now(ZoneInfo(TIMEZONE)).date()
 
@@ -116,6 +152,15 @@ def campaign_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ),
             encoding="utf-8",
         )
+    (folder / "race-challenge.yaml").write_text(
+        CHALLENGE_YAML.format(
+            timezone=TIMEZONE,
+            starts=f"{today - timedelta(days=1)}T00:00:00",
+            ends=f"{today + timedelta(days=30)}T00:00:00",
+            winners=WINNERS_MAX,
+        ),
+        encoding="utf-8",
+    )
     return folder
 
 
@@ -186,6 +231,16 @@ class Server:
             headers,
         )
 
+    def events(self, *events: dict[str, Any]) -> Response:
+        headers = {"Authorization": f"Bearer {EVENTS_KEY}", "Content-Type": "application/json"}
+        body = json.dumps({"events": list(events)}).encode()
+        return self.request("POST", f"{PREFIX}/api/events", body, headers)
+
+    def customer_get(self, path: str, customer: str) -> Response:
+        return self.request(
+            "GET", path, headers={"Authorization": f"Bearer {self.token(customer)}"}
+        )
+
     def bundle(self, campaign_id: str) -> Path:
         """Download the campaign's audit bundle into a file and return its path."""
         resp = self.request("GET", f"{PREFIX}/api/campaigns/{campaign_id}/audit.jsonl")
@@ -231,6 +286,7 @@ def _start_server(backend: str, database_url: str, folder: Path, tmp: Path) -> S
         log_path=log_path,
         workers=WORKERS,
         timeout=60,
+        env={"GAMIFY_EVENTS_KEY": EVENTS_KEY},
     )
     server = Server(backend, database_url, port, secret, log_path, process, tmp)
     # Every worker builds its app (migrations, campaign sync) at the same time: wait until all
@@ -477,3 +533,109 @@ def test_rotating_epochs_during_a_burst_of_plays_loses_no_play(server: Server) -
         report = verify_bundle(server.bundle("race-rotate"))
         assert report.plays == CUSTOMERS
         assert report.epochs == rotated + 1 and report.revealed_epochs == rotated
+
+
+# -- (e) challenges: store events and quizzes from every worker at once ------------------------
+
+
+def _order_event(event_id: str, customer: str) -> dict[str, Any]:
+    at = datetime.now(ZoneInfo("UTC")).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {
+        "id": event_id,
+        "type": "order.paid",
+        "customer": customer,
+        "occurred_at": at,
+        "order": {"id": f"o-{event_id}", "total": "30.00", "items": []},
+    }
+
+
+def _my_challenge(server: Server, customer: str) -> dict[str, Any]:
+    resp = server.customer_get(f"{PREFIX}/api/me/challenges", customer)
+    assert resp.status == 200, resp.body[:500]
+    [found] = [c for c in resp.json["challenges"] if c["id"] == "race-challenge"]
+    return dict(found)
+
+
+def test_one_event_sent_to_every_worker_at_once_counts_once(server: Server) -> None:
+    with server.explain():
+        event = _order_event(f"dup-{secrets.token_hex(4)}", "dup-customer")
+        results = _at_once(20, lambda i: server.events(event), 20)
+        assert {r.status for r in results} == {200}, [r.body[:300] for r in results]
+        statuses = Counter(r.json["results"][0]["status"] for r in results)
+        assert statuses == {"accepted": 1, "duplicate": 19}, statuses
+        [orders, _] = _my_challenge(server, "dup-customer")["steps"]
+        assert orders["progress"] == 1
+
+
+def test_a_customers_racing_orders_and_quiz_attempts_hold_their_caps(server: Server) -> None:
+    with server.explain():
+        customer = f"capped-{secrets.token_hex(4)}"
+        orders = _at_once(
+            12, lambda i: server.events(_order_event(f"{customer}-{i}", customer)), 12
+        )
+        assert {r.status for r in orders} == {200}, [r.body[:300] for r in orders]
+        moved = [r for r in orders if r.json["results"][0]["progress"]]
+        rewarded = [r for r in orders if r.json["results"][0]["rewards"]]
+        assert len(moved) == 3, "at_most: 3 orders a day count, whatever the race"
+        assert len(rewarded) <= 1
+        quizzer = f"quiz-{secrets.token_hex(4)}"
+        headers = {
+            "Authorization": f"Bearer {server.token(quizzer)}",
+            "Content-Type": "application/json",
+        }
+        wrong = json.dumps({"step": "quiz", "answers": [1]}).encode()
+        answers = _at_once(
+            10,
+            lambda i: server.request(
+                "POST", f"{PREFIX}/api/campaigns/race-challenge/quiz", wrong, headers
+            ),
+            10,
+        )
+        statuses = Counter(r.status for r in answers)
+        assert statuses == {200: 2, 429: 8}, statuses
+        assert _my_challenge(server, quizzer)["steps"][1]["attempts_left"] == 0
+
+
+def test_many_customers_completing_at_once_get_winners_max_rewards(server: Server) -> None:
+    with server.explain():
+        run = secrets.token_hex(3)
+        customers = [f"winner-{run}-{i:02d}" for i in range(60)]
+
+        def complete(i: int) -> Response:
+            customer = customers[i]
+            return server.events(*(_order_event(f"{customer}-{n}", customer) for n in range(3)))
+
+        results = _at_once(len(customers), complete, CLIENT_THREADS)
+        assert {r.status for r in results} == {200}, [r.body[:300] for r in results]
+        rewards = [
+            reward for r in results for result in r.json["results"] for reward in result["rewards"]
+        ]
+        assert len(rewards) == len(customers)  # every one completed its window
+        given = [r for r in rewards if r["rewarded"]]
+        assert 0 < len(given) <= WINNERS_MAX
+        engine = make_engine(server.database_url)
+        try:
+            with engine.connect() as conn:
+                winners = conn.execute(
+                    text("SELECT winners FROM gamify_challenge WHERE id = 'race-challenge'")
+                ).scalar_one()
+                entries = conn.execute(
+                    text(
+                        "SELECT count(ordinal), count(DISTINCT coupon) FROM gamify_challenge_entry"
+                        " WHERE challenge = 'race-challenge'"
+                    )
+                ).one()
+        finally:
+            engine.dispose()
+        # 60 completions for the 25 rewards left at most: exactly 25 given, each its own coupon
+        assert winners == WINNERS_MAX and tuple(entries) == (WINNERS_MAX, WINNERS_MAX)
+        coupons = [r["coupon"] for r in given]
+        assert len(set(coupons)) == len(coupons) and all(c.startswith("RC-") for c in coupons)
+        # the extra play shows in the game's plays_left
+        lucky = next(
+            c
+            for c, r in zip(customers, results, strict=True)
+            if r.json["results"][2]["rewards"][0]["rewarded"]
+        )
+        campaign = server.customer_get(f"{PREFIX}/api/campaigns/race-limit", lucky).json
+        assert campaign["plays_left"] == LIMIT_PER_DAY + 1

@@ -19,7 +19,6 @@ from gamify.core.progress import Contribution, Reversal
 from gamify.services.ports import (
     CampaignLog,
     ConfigRecord,
-    ProgressStore,
     GivenCoupon,
     NewEpoch,
     PlayQuery,
@@ -27,11 +26,12 @@ from gamify.services.ports import (
     PlayWrite,
     Pool,
     PoolConflict,
+    ProgressStore,
 )
 from gamify.storage.campaign_log import SqlCampaignLog
 from gamify.storage.database import make_engine, upgrade
-from gamify.storage.progress_store import SqlProgressStore
 from gamify.storage.plays.store import EnginePlays
+from gamify.storage.progress_store import SqlProgressStore
 
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
 CONFIG = ConfigRecord("a" * 64, '{"prizes":[]}')
@@ -216,7 +216,7 @@ def test_tallies_add_up_net_progress_and_what_counts_per_period(storage: Storage
     with storage.progress.transaction() as tx:
         tx.add([_contribution("e1", 10_000), _contribution("e2", 10_000)], NOW)
         tx.add([_contribution("e2", 99)], NOW)  # the same source again changes nothing
-        facts, given = tx.orders({"o-e1"})
+        _, given = tx.orders({"o-e1"})
         [first] = given
         tx.reverse([Reversal(first, 10_000)])
     tally = storage.progress.tallies([key, ("ch", "luis", "all")])[key]

@@ -40,8 +40,8 @@ def make_state(database: str, folder: Path) -> Iterator[Callable[[], GamifyState
             campaigns=folder,
             secret="s3cret",
             reload_interval=0,
+            clock=lambda: NOW,  # loading the campaigns reveals the seeds of those ended by then
         )
-        current.service.clock = lambda: NOW
         made.append(current)
         return current
 

@@ -9,6 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from test_campaign_yaml import VALID, edit
 
+from gamify.campaigns.check_challenge import CHALLENGE_KEYS
 from gamify.campaigns.loader import (
     BUDGET_KEYS,
     CAMPAIGN_KEYS,
@@ -17,7 +18,6 @@ from gamify.campaigns.loader import (
     PRIZE_KEYS,
     parse_campaign,
 )
-from gamify.campaigns.check_challenge import CHALLENGE_KEYS
 from gamify.campaigns.schema import EXAMPLE, SCHEMA_ID, campaign_schema
 from gamify.campaigns.yaml_nodes import parse_yaml
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from gamify.audit.bundle import read_records
 from gamify.campaigns.loader import load_campaign, load_campaigns
-from gamify.core.campaign import Campaign
 from gamify.campaigns.schema import campaign_schema
 from gamify.cli.commands import ProgressBar
 from gamify.cli.main import cli
+from gamify.core.campaign import Campaign
 from gamify.core.periods import period_key
 from gamify.core.rules import parse_utc
 

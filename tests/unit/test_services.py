@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fakes import MemoryProgress, MemoryLog, MemoryPlays
+from fakes import MemoryLog, MemoryPlays, MemoryProgress
 from service_cases import *  # noqa: F403  (the shared behaviour tests, collected here)
 from service_cases import NOW, MakeState
 
