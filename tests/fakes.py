@@ -14,7 +14,6 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
@@ -26,6 +25,7 @@ from gamify.core.progress import (
     Reversal,
     StoredContribution,
     Tally,
+    order_facts,
 )
 from gamify.services.ports import (
     ConfigRecord,
@@ -357,23 +357,14 @@ class MemoryProgressTransaction:
     def orders(
         self, order_ids: Collection[str]
     ) -> tuple[dict[str, OrderFacts], list[StoredContribution]]:
-        paid: dict[str, Mapping[str, Any]] = {}
-        refunded: dict[str, Decimal] = {}
         stored = sorted(
             self.data.events.values(), key=lambda pair: (pair[0].occurred_at, pair[0].id)
         )
-        for event, _ in stored:
-            if event.order_id not in order_ids:
-                continue
-            if event.type == "order.paid":
-                paid.setdefault(event.order_id, event.payload)
-            elif event.type == "order.refunded":
-                amount = Decimal(str(event.payload["order"]["refund_total"]))
-                refunded[event.order_id] = refunded.get(event.order_id, Decimal(0)) + amount
-        facts = {
-            o: OrderFacts(paid.get(o), refunded.get(o, Decimal(0)))
-            for o in set(paid) | set(refunded)
-        }
+        facts = order_facts(
+            e.payload
+            for e, _ in stored
+            if e.order_id in order_ids and e.type in ("order.paid", "order.refunded")
+        )
         given = [c for c in self.data.contributions.values() if c.order_id in order_ids]
         return facts, given
 

@@ -82,6 +82,33 @@ class OrderFacts:
         return max(total - self.refunded, Decimal(0))
 
 
+def order_facts(payloads: Iterable[Mapping[str, Any]]) -> dict[str, OrderFacts]:
+    """Each order's facts from its stored events (oldest first): the first paid event, and the
+    refunds sent for the same customer (a refund under another customer's id is a store's
+    mistake, and takes nothing from the order)."""
+    paid: dict[str, Mapping[str, Any]] = {}
+    refunds: dict[str, list[Mapping[str, Any]]] = {}
+    for payload in payloads:
+        order_id = str((payload.get("order") or {}).get("id"))
+        if payload.get("type") == "order.paid":
+            paid.setdefault(order_id, payload)
+        else:
+            refunds.setdefault(order_id, []).append(payload)
+    facts = {}
+    for order_id in set(paid) | set(refunds):
+        owner = paid[order_id].get("customer") if order_id in paid else None
+        refunded = sum(
+            (
+                Decimal(str(r["order"].get("refund_total") or 0))
+                for r in refunds.get(order_id, ())
+                if owner is None or r.get("customer") == owner
+            ),
+            Decimal(0),
+        )
+        facts[order_id] = OrderFacts(paid.get(order_id), refunded)
+    return facts
+
+
 @dataclass(frozen=True)
 class StepProgress:
     challenge: str

@@ -17,7 +17,6 @@ import json
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, select, text, update
@@ -31,6 +30,7 @@ from gamify.core.progress import (
     Reversal,
     StoredContribution,
     Tally,
+    order_facts,
 )
 from gamify.services.ports import Pool, PoolConflict
 from gamify.storage.database import writing
@@ -150,23 +150,14 @@ class SqlProgressTransaction:
         if not order_ids:
             return {}, []
         ids = sorted(order_ids)
-        paid: dict[str, dict[str, Any]] = {}
-        refunded: dict[str, Decimal] = {}
-        for row in self.conn.execute(
-            select(event_t.c.order_id, event_t.c.type, event_t.c.payload)
-            .where(event_t.c.order_id.in_(ids), event_t.c.type.in_(_ORDER_TYPES))
-            .order_by(event_t.c.occurred_at, event_t.c.id)
-        ):
-            payload = json.loads(row.payload)
-            if row.type == "order.paid":
-                paid.setdefault(row.order_id, payload)
-            else:
-                amount = Decimal(str(payload["order"].get("refund_total") or 0))
-                refunded[row.order_id] = refunded.get(row.order_id, Decimal(0)) + amount
-        facts = {
-            order: OrderFacts(paid.get(order), refunded.get(order, Decimal(0)))
-            for order in set(paid) | set(refunded)
-        }
+        facts = order_facts(
+            json.loads(row.payload)
+            for row in self.conn.execute(
+                select(event_t.c.payload)
+                .where(event_t.c.order_id.in_(ids), event_t.c.type.in_(_ORDER_TYPES))
+                .order_by(event_t.c.occurred_at, event_t.c.id)
+            )
+        )
         given = [
             StoredContribution(
                 r.challenge,

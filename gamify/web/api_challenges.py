@@ -63,8 +63,8 @@ def challenge_view(current: GamifyState, challenge: Challenge, customer: str | N
         },
     }
     if customer is not None:
-        [(_, shown, tally)] = current.service.standings([challenge], customer)
-        body["progress"] = _standing(challenge, shown, tally, lang, current)
+        for _, shown, tally in current.service.standings([challenge], customer):  # once started
+            body["progress"] = _standing(challenge, shown, tally, lang, current)
     return json_response(body, vary=("Accept-Language", "Authorization"))
 
 

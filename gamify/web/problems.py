@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_excepti
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import RequestRedirect
 
-from gamify.core.errors import LimitReached, PlayError
+from gamify.core.errors import LimitReached, PlayError, QuizAttemptsUsed
 from gamify.core.events import InvalidEvents
 from gamify.core.rules import iso_utc
 from gamify.storage.database import database_unavailable
@@ -107,7 +107,10 @@ def _limit_reached(exc: LimitReached) -> Response:
         return problem(
             exc.status,
             exc.code,
-            f"limit of {exc.plays} play(s) per {exc.per} reached: no more plays in this campaign",
+            exc.detail
+            if isinstance(exc, QuizAttemptsUsed)
+            else f"limit of {exc.plays} play(s) per {exc.per} reached: no more plays in this "
+            "campaign",
             title=exc.title,
             extra={"retry_at": None},
         )

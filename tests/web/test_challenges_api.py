@@ -318,3 +318,39 @@ def test_the_store_tracks_in_process_and_hears_the_same(challenge_app: Flask) ->
         result = gamify.track(order("in-1"))
         assert result["status"] == "accepted" and result["progress"][0]["progress"] == 1
         assert gamify.track(order("in-1"))["status"] == "duplicate"
+
+
+def test_a_challenge_not_started_yet_shows_without_progress(
+    tmp_path: Path, challenge_dir: Path
+) -> None:
+    today = datetime.now(UTC).date()
+    later = challenge_yaml(starts=today + timedelta(days=10), ends=today + timedelta(days=20))
+    (challenge_dir / f"{CHALLENGE}.yaml").write_text(later, "utf-8")
+    app = make_app(tmp_path / "later", challenge_dir, GAMIFY_EVENTS_KEY=KEY)
+    client, _ = checked_client(app)
+    try:
+        shown = client.get(f"{PREFIX}/api/campaigns/{CHALLENGE}", headers=token(app))
+        early = client.post(QUIZ, json={"step": "quiz", "answers": RIGHT}, headers=token(app))
+    finally:
+        state(app).engine.dispose()
+    assert shown.status_code == 200 and shown.get_json()["active"] is False
+    assert "progress" not in shown.get_json()
+    assert early.status_code == 409 and early.get_json()["code"] == "campaign_inactive"
+
+
+def test_a_refund_sent_for_another_customer_takes_nothing_from_the_order(
+    client: FlaskClient, challenge_app: Flask
+) -> None:
+    send(client, order("e1", total="25.00"))
+    send(client, refund("r1", "e1", "25.00", customer="luis"))
+    assert steps(mine(client, challenge_app))["orders"] == (1, 2, False)
+    assert send(client, refund("r2", "e1", "2.00"))[0]["progress"] == []  # 23 left
+    assert steps(mine(client, challenge_app))["orders"] == (1, 2, False)
+
+
+def test_the_last_quiz_attempt_says_so(client: FlaskClient, challenge_app: Flask) -> None:
+    headers = token(challenge_app)
+    for _ in range(2):
+        client.post(QUIZ, json={"step": "quiz", "answers": [0, 0]}, headers=headers)
+    used = client.post(QUIZ, json={"step": "quiz", "answers": RIGHT}, headers=headers).get_json()
+    assert used["code"] == "limit_reached" and "attempt" in used["detail"]
