@@ -49,8 +49,10 @@ def located_issue(file: str, node: Located, message: str, got: str | None = None
 
 def shown(node: Located) -> str:
     """How an offending value appears after ``got``: short, and quoted when it is text."""
-    if node.kind in ("mapping", "list"):
-        return f"a {node.kind}"
+    if node.kind == "list":
+        return f"a list of {len(node.items)}"
+    if node.kind == "mapping":
+        return "a mapping"
     if node.kind == "null":
         return "null"
     shown = repr(node.scalar) if node.kind == "str" else node.text

@@ -93,6 +93,12 @@ class InvalidToken(PlayError):
     title = "Invalid customer token"
 
 
+class InvalidKey(InvalidToken):
+    """A server-to-server request without the right key (``GAMIFY_EVENTS_KEY``)."""
+
+    title = "Invalid key"
+
+
 class CampaignNotFound(PlayError):
     code = "campaign_not_found"
     status = 404

@@ -217,10 +217,8 @@ def plan(
             for challenge, step, window in index.steps_for(event):
                 key = (challenge.id, event.customer, window.key)
                 tally = tallies[key]
-                if event.order_id is not None:
-                    if (key, step.id, event.order_id) in given:
-                        continue  # the order counted already (paid twice under two event ids)
-                    given.add((key, step.id, event.order_id))
+                if event.order_id is not None and (key, step.id, event.order_id) in given:
+                    continue  # the order counted already (paid twice under two event ids)
                 units = (
                     order_units(step, event.payload, orders.get(event.order_id))
                     if event.order_id is not None
@@ -241,6 +239,7 @@ def plan(
                 )
                 result.contributions.append(contribution)
                 if event.order_id is not None:  # a refund later in the batch finds it
+                    given.add((key, step.id, event.order_id))
                     by_order.setdefault(event.order_id, []).append(
                         StoredContribution(**vars(contribution))
                     )

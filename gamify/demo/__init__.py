@@ -1,4 +1,4 @@
-"""``gamify demo``: a sample store with both games, on SQLite, for newcomers.
+"""``gamify demo``: a sample store with both games and a challenge, on SQLite, for newcomers.
 
 :func:`create_demo_app` builds a Flask app with gamify mounted on a SQLite database in the
 app's instance folder (``instance/gamify-demo`` under the current directory by default). Its
@@ -14,8 +14,7 @@ from pathlib import Path
 from flask import Flask
 
 from gamify.demo.dates import copy_with_demo_dates
-from gamify.demo.views import blueprint
-from gamify.extension import Gamify
+from gamify.demo.views import blueprint, gamify
 
 #: The example campaigns of a source checkout (``pip install -e .``, ``make demo``).
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
@@ -49,8 +48,9 @@ def create_demo_app(instance_path: Path | None = None, campaigns: Path | None = 
         SECRET_KEY=secret,
         GAMIFY_SECRET_KEY=secret,
         GAMIFY_CAMPAIGNS=str(instance / "campaigns"),
+        SESSION_COOKIE_SAMESITE="Lax",  # the session carries the notices after a form
     )
-    Gamify(app)  # the database defaults to <instance>/gamify.sqlite3
+    gamify.init_app(app)  # the database defaults to <instance>/gamify.sqlite3
     app.register_blueprint(blueprint)
     return app
 

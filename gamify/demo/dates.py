@@ -5,6 +5,10 @@ any day. The folder is copied as it is (coupon pools included) into the demo's i
 and in each campaign file only the values of the top-level ``starts`` and ``ends`` lines change:
 ``starts`` becomes yesterday and ``ends`` thirty days from today, at midnight in the campaign's
 own time zone. Every other byte of the file stays the same.
+
+A challenge (``game: challenge``) starts a week ago instead: it may count one order a day, and
+the demo lets a newcomer date an order up to :data:`~gamify.demo.shop.BACKDATE_DAYS` days back,
+so that they can see it through in one visit.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -22,6 +27,7 @@ import yaml
 log = logging.getLogger("gamify")
 
 DAYS_BEFORE = 1
+DAYS_BEFORE_CHALLENGE = 7
 DAYS_AFTER = 30
 CAMPAIGN_SUFFIXES = (".yaml", ".yml")
 # A top-level `starts:` or `ends:` line: its value, and a trailing comment that is kept.
@@ -37,18 +43,26 @@ class DemoDates:
     ends: date
 
 
-def demo_dates(today: date) -> DemoDates:
-    return DemoDates(today - timedelta(days=DAYS_BEFORE), today + timedelta(days=DAYS_AFTER))
+def demo_dates(today: date, days_before: int = DAYS_BEFORE) -> DemoDates:
+    return DemoDates(today - timedelta(days=days_before), today + timedelta(days=DAYS_AFTER))
+
+
+def _top_level(text: str) -> dict[str, Any]:
+    """The campaign file's top-level mapping; empty when it is not one (the registry says why)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def campaign_today(text: str, now: datetime | None = None) -> date:
     """Today in the time zone the campaign file names (UTC when it names none it can use)."""
     zone: ZoneInfo | None = None
+    name = _top_level(text).get("timezone")
     try:
-        data = yaml.safe_load(text)
-        name = data.get("timezone") if isinstance(data, dict) else None
         zone = ZoneInfo(name) if isinstance(name, str) and name else None
-    except (yaml.YAMLError, ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError):
         zone = None
     moment = now or datetime.now(ZoneInfo("UTC"))
     return moment.astimezone(zone or ZoneInfo("UTC")).date()
@@ -56,7 +70,9 @@ def campaign_today(text: str, now: datetime | None = None) -> date:
 
 def with_demo_dates(text: str, now: datetime | None = None) -> str:
     """``text`` with its top-level ``starts``/``ends`` values moved around today."""
-    dates = demo_dates(campaign_today(text, now))
+    challenge = _top_level(text).get("game") == "challenge"
+    days_before = DAYS_BEFORE_CHALLENGE if challenge else DAYS_BEFORE
+    dates = demo_dates(campaign_today(text, now), days_before)
     values = {"starts": dates.starts, "ends": dates.ends}
 
     def moved(match: re.Match[str]) -> str:

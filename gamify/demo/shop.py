@@ -12,6 +12,14 @@ CUSTOMERS = (DEFAULT_CUSTOMER, "ana", "luis")  # the page offers to switch betwe
 MAX_CUSTOMER = 64
 WHEEL = "black-friday-wheel"
 SCRATCH = "welcome-back-scratch"
+CHALLENGE = "seasonal-challenge"
+CURRENCY = "EUR"
+#: Days back a demo order may be dated ("place it as if on an earlier day"): a challenge counts
+#: at most one order a day, so a newcomer could not finish it today without them. The demo's
+#: challenges start early enough for these (gamify.demo.dates).
+BACKDATE_DAYS = tuple(range(1, 7))
+RATINGS = (5, 4, 3, 2, 1)
+MAX_REVIEW = 500
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,7 @@ class Product:
     name: dict[str, str]
     price: Decimal
     tint: str  # the background of the picture
+    category: str  # as a store sends it in its order events
 
     def price_text(self, lang: str) -> str:
         if lang == "es":
@@ -28,19 +37,28 @@ class Product:
         return f"€{self.price:.2f}"
 
 
-# id, picture, Spanish name, English name, price in euros, the picture's background
+# id, picture, Spanish name, English name, price in euros, the picture's background, category
 _CATALOGUE = (
-    ("headphones", "🎧", "Auriculares inalámbricos", "Wireless headphones", "59.90", "#dbeafe"),
-    ("watch", "⌚", "Reloj deportivo", "Sports watch", "89.00", "#fce7f3"),
-    ("backpack", "🎒", "Mochila urbana", "City backpack", "39.95", "#dcfce7"),
-    ("coffee", "☕", "Cafetera de goteo", "Drip coffee maker", "45.50", "#fef3c7"),
-    ("plant", "🪴", "Planta de interior", "House plant", "18.90", "#ecfccb"),
-    ("books", "📚", "Pack de novelas", "Novel bundle", "24.00", "#ede9fe"),
+    (
+        "headphones",
+        "🎧",
+        "Auriculares inalámbricos",
+        "Wireless headphones",
+        "59.90",
+        "#dbeafe",
+        "tech",
+    ),
+    ("watch", "⌚", "Reloj deportivo", "Sports watch", "89.00", "#fce7f3", "tech"),
+    ("backpack", "🎒", "Mochila urbana", "City backpack", "39.95", "#dcfce7", "bags"),
+    ("coffee", "☕", "Cafetera de goteo", "Drip coffee maker", "45.50", "#fef3c7", "home"),
+    ("plant", "🪴", "Planta de interior", "House plant", "18.90", "#ecfccb", "home"),
+    ("books", "📚", "Pack de novelas", "Novel bundle", "24.00", "#ede9fe", "books"),
 )
 PRODUCTS = tuple(
-    Product(pid, emoji, {"es": es, "en": en}, Decimal(price), tint)
-    for pid, emoji, es, en, price, tint in _CATALOGUE
+    Product(pid, emoji, {"es": es, "en": en}, Decimal(price), tint, category)
+    for pid, emoji, es, en, price, tint, category in _CATALOGUE
 )
+PRODUCT_BY_ID = {p.id: p for p in PRODUCTS}
 
 TEXTS: dict[str, dict[str, str]] = {
     "es": {
@@ -79,6 +97,40 @@ TEXTS: dict[str, dict[str, str]] = {
             "sorteo de principio a fin."
         ),
         "footer": "Demo de gamify: nada de esta tienda está a la venta.",
+        # what the shop tells every customer (the challenge's quiz asks about it)
+        "facts": "La tienda",
+        "fact_shipping": "Envío gratis desde 49 €.",
+        "fact_returns": "Tienes 30 días para devolver un pedido.",
+        "fact_logo": "Nuestro logo es una bolsa de la compra.",
+        # the challenge, orders and reviews
+        "challenge_title": "Tu reto",
+        "challenge_intro": (
+            "Compra, escribe una reseña y responde al test: tu progreso avanza aquí. Las "
+            "respuestas del test están en esta página."
+        ),
+        "buy": "Comprar ya",
+        "review": "Escribir una reseña",
+        "rating": "Valoración",
+        "stars": "{n} de 5 estrellas",
+        "review_text": "Tu reseña (opcional)",
+        "publish": "Publicar la reseña",
+        "backdate_title": "Pedido con otra fecha (solo en la demo)",
+        "backdate_text": (
+            "El reto cuenta un pedido al día. Para completarlo hoy, haz un pedido como si fuera "
+            "de otro día:"
+        ),
+        "product": "Producto",
+        "order_date": "Fecha del pedido",
+        "days_ago": "hace {n} días",
+        "day_ago": "hace 1 día",
+        "backdate_submit": "Hacer el pedido",
+        "ordered": "Pedido hecho: {product}, {price}.",
+        "reviewed": "Reseña publicada: {product}.",
+        "moved": "Tu reto ha avanzado.",
+        "not_moved": "Esta vez tu reto no ha avanzado: mira sus pasos.",
+        "bad_form": "No hemos entendido el formulario. Vuelve a intentarlo.",
+        "forbidden": "Formulario rechazado",
+        "forbidden_text": "Este formulario solo se puede enviar desde las páginas de la tienda.",
         # the fairness page
         "back": "Volver a la tienda",
         "fairness_title": "Juego limpio: {title}",
@@ -169,6 +221,38 @@ TEXTS: dict[str, dict[str, str]] = {
             "end."
         ),
         "footer": "A gamify demo: nothing in this shop is for sale.",
+        "facts": "The shop",
+        "fact_shipping": "Free shipping from €49.",
+        "fact_returns": "You have 30 days to return an order.",
+        "fact_logo": "Our logo is a shopping bag.",
+        "challenge_title": "Your challenge",
+        "challenge_intro": (
+            "Shop, write a review and take the quiz: your progress moves here. The quiz's answers "
+            "are on this page."
+        ),
+        "buy": "Buy now",
+        "review": "Write a review",
+        "rating": "Rating",
+        "stars": "{n} of 5 stars",
+        "review_text": "Your review (optional)",
+        "publish": "Publish the review",
+        "backdate_title": "An order on another day (demo only)",
+        "backdate_text": (
+            "The challenge counts one order a day. To complete it today, place an order as if it "
+            "were on another day:"
+        ),
+        "product": "Product",
+        "order_date": "Order date",
+        "days_ago": "{n} days ago",
+        "day_ago": "1 day ago",
+        "backdate_submit": "Place the order",
+        "ordered": "Order placed: {product}, {price}.",
+        "reviewed": "Review published: {product}.",
+        "moved": "Your challenge progress moved.",
+        "not_moved": "Your challenge did not move this time: see its steps.",
+        "bad_form": "We did not understand the form. Please try again.",
+        "forbidden": "Form refused",
+        "forbidden_text": "This form can only be sent from the shop's own pages.",
         "back": "Back to the shop",
         "fairness_title": "Fair play: {title}",
         "how_title": "How to verify a draw",

@@ -8,39 +8,70 @@ store and the widget work with nothing inline. A per-request nonce is on every `
 the demo (the widget's through ``gamify_widget(…, nonce=…)``), so the policy may also be a
 nonce-based one: set ``DEMO_CONTENT_SECURITY_POLICY`` in the app's config, where ``{nonce}``
 stands for the request's nonce (the browser tests run the demo under both).
+
+The shop sells, as a store would tell gamify: "Buy now" (``POST /orders``) and "Write a review"
+(``POST /reviews``) call :meth:`gamify.Gamify.track` in-process with an ``order.paid`` or
+``review.published`` event of the signed-in customer, then redirect back to the shop with a
+notice (Flask's ``flash``), where the challenge's card shows the progress. A demo order may be
+dated a few days back (a challenge counts one order a day). Every form is a plain POST, and a
+POST that a browser says came from another site (``Sec-Fetch-Site``, else ``Origin``) is
+refused with a 403, so no other page can make a demo customer order or review.
 """
 
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
-from werkzeug.exceptions import NotFound
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.wrappers import Response
 
 from gamify.core import fairness
 from gamify.core.campaign import Campaign
-from gamify.core.errors import CampaignNotFound
+from gamify.core.errors import CampaignNotFound, InvalidRequest
+from gamify.extension import Gamify
 from gamify.services.ports import EpochInfo
 from gamify.web.state import GamifyState, state
 
 from .shop import (
+    BACKDATE_DAYS,
+    CHALLENGE,
+    CURRENCY,
     CUSTOMERS,
     DEFAULT_CUSTOMER,
     DEFAULT_LANGUAGE,
     LANGUAGES,
     MAX_CUSTOMER,
+    MAX_REVIEW,
+    PRODUCT_BY_ID,
     PRODUCTS,
+    RATINGS,
     SCRATCH,
     TEXTS,
     WHEEL,
+    Product,
 )
 
 blueprint = Blueprint("demo", __name__)
+#: The extension, as a store holds it: ``create_demo_app`` calls ``gamify.init_app(app)``, and
+#: the views tell it what customers do with ``gamify.track(event)``. It keeps no state of its
+#: own (that is in each app), so one serves every demo app of a process.
+gamify = Gamify()
 
 #: The policy the demo's pages send unless the app's config has ``DEMO_CONTENT_SECURITY_POLICY``.
 CSP = "default-src 'self'"
@@ -89,6 +120,23 @@ def _content_security_policy(response: Response) -> Response:
     return response
 
 
+@blueprint.before_request
+def _same_site_posts_only() -> None:
+    """CSRF: a form is taken only from the shop's own pages. Browsers say where a request
+    comes from (``Sec-Fetch-Site``; older ones send ``Origin`` with every POST); a client that
+    sends neither is not a browser another site could drive."""
+    if request.method != "POST":
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if site is not None:
+        allowed = site in ("same-origin", "none")
+    else:
+        allowed = origin is None or origin == f"{request.scheme}://{request.host}"
+    if not allowed:
+        raise Forbidden("this form can only be sent from the shop's own pages")
+
+
 @blueprint.app_context_processor
 def _page_globals() -> dict[str, Any]:
     lang = current_lang()
@@ -111,16 +159,96 @@ def index() -> str:
     current = state()
     now = current.service.clock()
     campaigns = current.registry.all()
+    challenges = current.registry.challenges()
     running = [c for c in campaigns if c.is_running(now)]
+    running_challenges = [c for c in challenges if c.is_running(now)]
     customer = current_customer()
     return render_template(
         "index.html",
         products=PRODUCTS,
         wheel=_pick(running, "wheel", WHEEL),
         scratch=_pick(running, "scratch", SCRATCH),
-        campaigns=campaigns,
+        # the example's challenge, else the first running one
+        challenge=next(
+            (c for c in running_challenges if c.id == CHALLENGE),
+            running_challenges[0] if running_challenges else None,
+        ),
+        campaigns=campaigns,  # the games: each has a fairness page
+        dated=[*campaigns, *challenges],
         others=[c for c in CUSTOMERS if c != customer][:2],
+        ratings=RATINGS,
+        backdate_days=BACKDATE_DAYS,
+        max_review=MAX_REVIEW,
     )
+
+
+@blueprint.post("/orders")
+def order() -> Response:
+    """The "Buy now" button: the order is paid at once (or, demo only, ``days_ago`` days
+    back), and the shop tells gamify, as a store's checkout would."""
+    texts = TEXTS[current_lang()]
+    product = _product()
+    days = request.form.get("days_ago", "0")
+    if product is None or days not in {"0", *map(str, BACKDATE_DAYS)}:
+        flash(texts["bad_form"], "error")
+        return redirect(link("demo.index"), 303)
+    paid = state().service.clock() - timedelta(days=int(days))
+    price = f"{product.price:.2f}"
+    result = _track(
+        {
+            "id": f"order-{uuid.uuid4()}",
+            "type": "order.paid",
+            "customer": current_customer(),
+            "occurred_at": paid.isoformat(),
+            "order": {
+                "id": f"demo-{uuid.uuid4().hex[:12]}",
+                "total": price,
+                "currency": CURRENCY,
+                "items": [
+                    {
+                        "sku": product.id,
+                        "category": product.category,
+                        "quantity": 1,
+                        "price": price,
+                    }
+                ],
+            },
+        }
+    )
+    if result is None:
+        flash(texts["bad_form"], "error")
+        return redirect(link("demo.index"), 303)
+    lang = current_lang()
+    said = texts["ordered"].format(product=product.name[lang], price=product.price_text(lang))
+    flash(f"{said} {_moved(result, texts)}", "ok")
+    return redirect(link("demo.index"), 303)
+
+
+@blueprint.post("/reviews")
+def review() -> Response:
+    """The "Write a review" form: the review is published at once, and the shop tells gamify."""
+    texts = TEXTS[current_lang()]
+    product = _product()
+    rating = request.form.get("rating", "")
+    text = request.form.get("text", "").strip()
+    if product is None or rating not in {str(r) for r in RATINGS} or len(text) > MAX_REVIEW:
+        flash(texts["bad_form"], "error")
+        return redirect(link("demo.index"), 303)
+    result = _track(
+        {
+            "id": f"review-{uuid.uuid4()}",
+            "type": "review.published",
+            "customer": current_customer(),
+            "occurred_at": state().service.clock().isoformat(),
+            "attributes": {"product": product.id, "rating": int(rating), "text": text},
+        }
+    )
+    if result is None:
+        flash(texts["bad_form"], "error")
+        return redirect(link("demo.index"), 303)
+    said = texts["reviewed"].format(product=product.name[current_lang()])
+    flash(f"{said} {_moved(result, texts)}", "ok")
+    return redirect(link("demo.index"), 303)
 
 
 @dataclass(frozen=True)
@@ -158,6 +286,34 @@ def rotate(campaign_id: str) -> Response:
 @blueprint.app_errorhandler(404)
 def not_found(_exc: NotFound) -> tuple[str, int]:
     return render_template("not_found.html"), 404
+
+
+@blueprint.errorhandler(403)
+def forbidden(_exc: Forbidden) -> tuple[str, int]:
+    return render_template("forbidden.html"), 403
+
+
+def _track(event: dict[str, Any]) -> dict[str, Any] | None:
+    """gamify's result for the event; None when gamify refused it (a customer id that is no
+    store's, say), which the page says as a form it did not understand."""
+    try:
+        return gamify.track(event)
+    except InvalidRequest:
+        return None
+
+
+def _product() -> Product | None:
+    return PRODUCT_BY_ID.get(request.form.get("product", ""))
+
+
+def _moved(result: dict[str, Any], texts: dict[str, str]) -> str:
+    """Whether the event moved a challenge of the customer (its result's ``progress`` says);
+    nothing to say when no challenge is running."""
+    current = state()
+    now = current.service.clock()
+    if not any(c.is_running(now) for c in current.registry.challenges()):
+        return ""
+    return texts["moved"] if result.get("progress") else texts["not_moved"]
 
 
 def _campaign(current: GamifyState, campaign_id: str) -> Campaign:

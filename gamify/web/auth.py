@@ -6,7 +6,7 @@ import hmac
 
 from flask import request
 
-from gamify.core.errors import InvalidToken
+from gamify.core.errors import InvalidKey, InvalidToken
 from gamify.web.state import state
 
 
@@ -36,4 +36,4 @@ def require_key(key: str, name: str) -> None:
     """The request must carry ``key`` as its bearer token (compared in constant time)."""
     sent = bearer_token()
     if sent is None or not hmac.compare_digest(sent.encode(), key.encode()):
-        raise InvalidToken(f"send the key as `Authorization: Bearer <{name}>`")
+        raise InvalidKey(f"send the key as `Authorization: Bearer <{name}>`")

@@ -4,10 +4,11 @@
 The widget is plain JavaScript in the top-level ``widgets/`` folder (see docs/widgets.md), one
 self-contained file each, with no build step: ``loader.js``, and the modules ``frame.js``
 (what is around every game: the inline panel or the floating button and its dialog, messages,
-results), ``wheel.js`` and ``scratch.js`` (the games) and ``verify.js`` (the "Verify this draw"
-panel). Each module registers itself with the loader (``gamify.register(name, module)``) and
-carries its own texts and styles. A page loads the loader, the frame and the module of its
-campaign's game only, so a new game or panel does not make every page heavier.
+results), ``wheel.js`` and ``scratch.js`` (the games), ``challenge.js`` (the card of a challenge:
+steps, progress, quiz, reward) and ``verify.js`` (the "Verify this draw" panel). Each module
+registers itself with the loader (``gamify.register(name, module)``) and carries its own texts
+and styles. A page loads the loader, the frame and the module of its campaign's game only, so a
+new game or panel does not make every page heavier.
 
 The files are read once per process (restart the app after editing ``widgets/``), lightly
 minified (:func:`minify_js`: comments and indentation out, line breaks kept), hashed and
@@ -50,7 +51,7 @@ from gamify.core.version import __version__
 LOADER = "loader.js"
 #: The modules the loader may load, each from ``widgets/<name>.js``: the frame, the games
 #: (named as the campaigns' ``game``) and the panels.
-MODULES = ("frame", "wheel", "scratch", "verify")
+MODULES = ("frame", "wheel", "scratch", "challenge", "verify")
 #: The line of loader.js where the server writes the modules' hashes.
 MANIFEST = "const MODULES = {};"
 PACKAGE = "gamify_widgets"

@@ -317,7 +317,7 @@ def test_issue_text_is_file_line_column_path_message_got(issues: Issues, tmp_pat
         ("weight: 30", "weight: 30.5", (16, 13, "prizes[0].weight"), "whole number >= 1", "30.5"),
         ("weight: 30", "weight: null", (16, 13, "prizes[0].weight"), "whole number >= 1", "null"),
         ("weight: 30", "weight: true", (16, 13, "prizes[0].weight"), "whole number >= 1", "true"),
-        ("stock: 1000", "stock: [1]", (17, 12, "prizes[0].stock"), "whole number >= 0", "a list"),
+        ("stock: 1000", "stock: [1]", (17, 12, "prizes[0].stock"), "whole number >= 0", "a list of 1"),
         ("value: 5", "value: five", (18, 12, "prizes[0].value"), "a number >= 0", "'five'"),
         ("win: false", 'win: "no"', (24, 10, "prizes[1].win"), "true or false", "'no'"),
         ("max_value_per_day: 500", "max_value_per_day: {a: 1}",
@@ -327,7 +327,7 @@ def test_issue_text_is_file_line_column_path_message_got(issues: Issues, tmp_pat
         ("limits:\n  per_customer:", "limits:\n  per_customer: daily\n  x:", (8, 17,
          "limits.per_customer"), "a list such as", "'daily'"),
         ('title: {es: "¡Gira y gana!", en: "Spin to win!"}', "title: [a, b]", (3, 8, "title"),
-         "a text of 1 to 200 characters", "a list"),
+         "a text of 1 to 200 characters", "a list of 2"),
     ],
 )  # fmt: skip
 def test_wrong_types(
