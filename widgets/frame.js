@@ -1,14 +1,16 @@
 /* gamify widget frame: what is around a game, inline or in a dialog behind a floating button.
  *
- *   gamify.frame.create(shadowRoot, { id, floating, lang, locale, prefix, campaign, play, seed });
+ *   gamify.frame.create(shadowRoot, { id, floating, lang, locale, prefix, campaign, play, call,
+ *                                     signedIn, seed });
  *
  * A module of the widget: the loader (widget.js) loads it for every widget and hands it the
- * shadow root to fill, the campaign request and the play() of the campaign (loader.js). It
- * shows the title, loads the module of the campaign's game (gamify.load(game, root)) and puts
- * the game on its stage, says in one aria-live status region what happens (the result with its
- * coupon, errors, when to come back), fires `gamify:result`, and offers the "Verify this draw"
- * disclosure, whose module (verify.js) is loaded when the shopper opens it. Text always goes in
- * as text, never as HTML.
+ * shadow root to fill, the campaign request, the play() of the campaign and the API caller
+ * (loader.js). It shows the title, loads the module of the campaign's game (gamify.load(game,
+ * root)) and puts the game on its stage, says in one aria-live status region what happens (the
+ * result with its coupon, errors, when to come back), fires `gamify:result`, and offers the
+ * "Verify this draw" disclosure, whose module (verify.js) is loaded when the shopper opens it.
+ * A challenge (game `challenge`) gets the stage with the API caller: its card (challenge.js)
+ * shows the progress and sends the quiz itself. Text always goes in as text, never as HTML.
  */
 (() => {
   "use strict";
@@ -192,6 +194,8 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     prefix: "", // where gamify is mounted: {prefix}/api/…
     campaign: null, // () => Promise of the campaign JSON; called again to retry
     play: null, // () => Promise of the play JSON; rejects with a problem
+    call: null, // (path, init) => Promise of an API answer, for a challenge's card
+    signedIn: false, // the widget has a customer token
     seed: () => "", // this browser's client seed
   });
 
@@ -384,10 +388,14 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
         campaign,
         t,
         play: o.play,
+        call: o.call,
+        signedIn: o.signedIn,
         onStart: () => put(h("p", {}, t("playing"))),
         onResult: show,
         onError: (problem) => say(problem, () => game.play()),
       });
+      // a challenge has steps, not draws: its card says the rest itself
+      if (!campaign.prizes) return;
       verify({ ...campaign, client_seed: o.seed() });
       fair.hidden = false;
       if (!campaign.active) say({ code: "campaign_inactive" });

@@ -5,8 +5,9 @@
  * It stays small because every page of a store may carry it. It reads its own tag, asks the
  * API for the campaign and, at the same time, loads the module of the widget's frame
  * (frame.js: the inline panel or the floating button and its dialog, messages, results); the
- * frame then loads the module of the campaign's game (wheel.js, scratch.js) and, when the
- * shopper opens it, the "Verify this draw" panel (verify.js). Each module is a file of its own
+ * frame then loads the module of the campaign's game (wheel.js, scratch.js, or challenge.js,
+ * the card of a challenge, which gets the API caller) and, when the shopper opens it, the
+ * "Verify this draw" panel (verify.js). Each module is a file of its own
  * that registers itself: gamify.register(name, module). The server serves the modules under
  * their content hashes, next to this script (gamify/web/widget_assets.py, docs/widgets.md).
  *
@@ -171,6 +172,8 @@
             prefix,
             campaign,
             play: player(call, id, token),
+            call,
+            signedIn: !!token,
             seed: clientSeed,
           }),
         (problem) =>

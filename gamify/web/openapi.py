@@ -204,6 +204,7 @@ _WIDGET_MODULE_SUMMARIES = {
     "dialog; messages, results and coupons",
     "wheel": "the spin wheel",
     "scratch": "the scratch card",
+    "challenge": "the challenge card: steps with progress bars, the quiz form, the reward",
     "verify": "the “Verify this draw” panel",
 }
 

@@ -1,8 +1,9 @@
 """`gamify demo`: the sample store a newcomer opens at http://127.0.0.1:5000.
 
-Through Flask's test client, no browser: the page (languages, the two widget tags, the signed
-customer, escaping), the demo dates, and a draw verified end to end on the fairness page.
-What the games do in a browser is for the browser tests.
+Through Flask's test client, no browser: the page (languages, the widget tags, the signed
+customer, escaping), the demo dates, a draw verified end to end on the fairness page, and the
+shop's orders and reviews, which move the seasonal challenge. What the games and the
+challenge's card do in a browser is for the browser tests.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from gamify.cli.main import cli
 from gamify.core.fairness import commitment
 from gamify.demo import create_demo_app
 from gamify.demo.dates import with_demo_dates
-from gamify.demo.shop import PRODUCTS
+from gamify.demo.shop import BACKDATE_DAYS, PRODUCTS
 from gamify.web.state import state
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "campaigns"
 WHEEL = "black-friday-wheel"
 SCRATCH = "welcome-back-scratch"
+CHALLENGE = "seasonal-challenge"
 MADRID = ZoneInfo("Europe/Madrid")
 
 
@@ -132,14 +134,16 @@ def test_the_shop_embeds_the_wheel_behind_the_launcher_and_the_scratch_card_inli
 ) -> None:
     html = page(client, "/")
     tags = widgets(html)
-    assert set(tags) == {WHEEL, SCRATCH}
+    assert set(tags) == {WHEEL, SCRATCH, CHALLENGE}
     for script in tags.values():
         assert script["src"] == "/gamify/widget.js"
         assert "defer" in script
         assert customer_of(app, script) == "demo-customer"
     assert "data-target" not in tags[WHEEL]  # the floating launcher
     assert tags[SCRATCH]["data-target"] == "#scratch"
-    assert [d for d in Tags(html).all("div") if d.get("id") == "scratch"]
+    assert tags[CHALLENGE]["data-target"] == "#challenge"  # the challenge's card, inline
+    ids = {d.get("id") for d in Tags(html).all("div")}
+    assert {"scratch", "challenge"} <= ids
     # the cart listens for gamify:result and writes the coupon as text only
     [demo] = [s for s in Tags(html).all("script") if s.get("src") == "/static/demo.js"]
     assert "defer" in demo
@@ -194,7 +198,7 @@ def test_every_script_carries_the_nonce_of_its_page(app: Flask, client: FlaskCli
             [nonce] = nonces
             assert nonce and len(nonce) >= 22
             assert response.headers["Content-Security-Policy"] == policy.replace("{nonce}", nonce)
-            assert len(widgets(html)) == 2  # the widget tags carry it (gamify_widget(nonce=…))
+            assert len(widgets(html)) == 3  # the widget tags carry it (gamify_widget(nonce=…))
             seen.add(nonce)
         assert len(seen) == 2  # a new one for every page
     finally:
@@ -253,7 +257,7 @@ def test_the_demo_campaigns_run_now_though_the_examples_have_fixed_dates(
     # the examples keep their dates: Black Friday 2026 is not running on most days of the year
     assert "starts: 2026-11-27T00:00:00" in (EXAMPLES / f"{WHEEL}.yaml").read_text("utf-8")
     listed = client.get("/gamify/api/campaigns").get_json()["campaigns"]
-    assert {c["id"] for c in listed} == {WHEEL, SCRATCH}
+    assert {c["id"] for c in listed} == {WHEEL, SCRATCH, CHALLENGE}
     assert all(c["active"] for c in listed)
 
     today = datetime.now(MADRID).date()
@@ -262,6 +266,11 @@ def test_the_demo_campaigns_run_now_though_the_examples_have_fixed_dates(
         copy = (copies / f"{campaign}.yaml").read_text("utf-8")
         assert f"starts: {today - timedelta(days=1)}T00:00:00" in copy
         assert f"ends: {today + timedelta(days=30)}T00:00:00" in copy
+    # the challenge started a week ago, so that orders dated back (demo only) count
+    copy = (copies / f"{CHALLENGE}.yaml").read_text("utf-8")
+    assert f"starts: {today - timedelta(days=7)}T00:00:00" in copy
+    assert f"ends: {today + timedelta(days=30)}T00:00:00" in copy
+    assert max(BACKDATE_DAYS) < 7
     assert (copies / "coupons" / "partner-gift.csv").is_file()  # the pool goes along
     html = page(client, "/")
     assert f"{today - timedelta(days=1)} 00:00" in html and "Europe/Madrid" in html
@@ -290,6 +299,188 @@ def test_demo_dates_change_only_the_starts_and_ends_lines() -> None:
     assert with_demo_dates(other, datetime(2030, 1, 5, tzinfo=ZoneInfo("UTC"))) == (
         "starts: 2030-01-04T00:00:00  # opening day\nnested:\n  ends: 5\n"
     )
+
+
+def test_demo_dates_move_the_challenge_a_week_back_and_nothing_else() -> None:
+    text = (EXAMPLES / f"{CHALLENGE}.yaml").read_text("utf-8")
+    assert "ends: 2027-01-06T23:59:59" in text
+    moved = with_demo_dates(text, datetime(2030, 3, 10, 23, 30, tzinfo=ZoneInfo("UTC")))
+    changed = [
+        line
+        for line in difflib.unified_diff(text.splitlines(), moved.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert sorted(changed) == sorted(
+        [
+            "-starts: 2026-11-01T00:00:00",
+            "-ends: 2027-01-06T23:59:59",
+            "+starts: 2030-03-04T00:00:00",
+            "+ends: 2030-04-10T00:00:00",
+        ]
+    )
+
+
+# -- orders, reviews and the challenge --------------------------------------------------------
+
+
+def me_challenge(app: Flask, client: FlaskClient, customer: str) -> dict[str, Any]:
+    """The customer's seasonal challenge, as GET /api/me/challenges gives it."""
+    response = client.get(
+        "/gamify/api/me/challenges",
+        headers={"Authorization": f"Bearer {state(app).tokens.sign(customer)}"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [item] = [c for c in response.get_json()["challenges"] if c["id"] == CHALLENGE]
+    return dict(item)
+
+
+def steps_of(item: dict[str, Any]) -> dict[str, tuple[Any, Any, bool]]:
+    return {s["id"]: (s["progress"], s["target"], s["done"]) for s in item["steps"]}
+
+
+def notice(client: FlaskClient, response: Any) -> str:
+    """The notice of the page a form redirected to (303, as the shop's forms answer)."""
+    assert response.status_code == 303, response.get_data(as_text=True)
+    html = page(client, response.headers["Location"])
+    found = re.search(
+        r'<div id="notice" class="flash" role="status" tabindex="-1">(.*?)</div>', html, re.S
+    )
+    assert found is not None, "no notice on the page"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found[1])).strip()
+
+
+def test_the_shop_tells_the_facts_its_quiz_asks_about(client: FlaskClient) -> None:
+    spanish = page(client, "/")
+    for fact in (
+        "Envío gratis desde 49 €.",
+        "Tienes 30 días para devolver un pedido.",
+        "Nuestro logo es una bolsa de la compra.",
+    ):
+        assert fact in spanish
+    english = page(client, "/?lang=en")
+    for fact in (
+        "Free shipping from €49.",
+        "You have 30 days to return an order.",
+        "Our logo is a shopping bag.",
+    ):
+        assert fact in english
+    # on every page of the demo (the footer), and the logo is a bag indeed
+    assert "Free shipping from €49." in page(client, f"/fairness/{WHEEL}?lang=en")
+    assert "🛍️" in spanish
+
+
+def test_every_product_can_be_bought_and_reviewed_with_a_labelled_form(
+    client: FlaskClient,
+) -> None:
+    html = page(client, "/?customer=ana&lang=en")
+    tags = Tags(html)
+    forms = tags.all("form")
+    posts = [f for f in forms if f.get("method") == "post"]
+    assert [f["action"] for f in posts].count("/orders?lang=en&customer=ana") == len(PRODUCTS) + 1
+    assert [f["action"] for f in posts].count("/reviews?lang=en&customer=ana") == len(PRODUCTS)
+    for product in PRODUCTS:
+        assert f'<h3 id="product-{product.id}">{product.name["en"]}</h3>' in html
+        assert html.count(f'aria-describedby="product-{product.id}"') == 2  # buy, review
+    labelled = {label["for"] for label in tags.all("label")}
+    for field in (*tags.all("select"), *tags.all("textarea")):
+        assert field["id"] in labelled, field
+    assert html.count(">Buy now</button>") == len(PRODUCTS)
+    assert html.count(">Write a review</summary>") == len(PRODUCTS)
+    # the demo's order "on another day", a few days back only
+    days = re.findall(r'<option value="(\d+)">(\d+ days? ago)</option>', html)
+    assert [int(d) for d, _ in days] == list(BACKDATE_DAYS)
+    assert days[0][1] == "1 day ago" and days[1][1] == "2 days ago"
+
+
+def test_buy_now_tells_gamify_and_the_challenge_moves(app: Flask, client: FlaskClient) -> None:
+    customer = "buyer"
+    assert steps_of(me_challenge(app, client, customer))["orders"] == (0, 3, False)
+    said = notice(client, client.post(f"/orders?customer={customer}", data={"product": "watch"}))
+    assert said == "Pedido hecho: Reloj deportivo, 89,00 €. Tu reto ha avanzado."
+    item = me_challenge(app, client, customer)
+    assert steps_of(item)["orders"] == (1, 3, False)
+    assert item["status"] == "in_progress"
+    # one order a day counts; one under €20 never does
+    said = notice(
+        client, client.post(f"/orders?customer={customer}&lang=en", data={"product": "books"})
+    )
+    assert said == (
+        "Order placed: Novel bundle, €24.00. Your challenge did not move this time: see its steps."
+    )
+    said = notice(client, client.post(f"/orders?customer={customer}", data={"product": "plant"}))
+    assert said.endswith("Esta vez tu reto no ha avanzado: mira sus pasos.")
+    assert steps_of(me_challenge(app, client, customer))["orders"] == (1, 3, False)
+    # an order dated back (demo only) counts on its own day
+    response = client.post(
+        f"/orders?customer={customer}", data={"product": "books", "days_ago": "3"}
+    )
+    assert notice(client, response).endswith("Tu reto ha avanzado.")
+    assert steps_of(me_challenge(app, client, customer))["orders"] == (2, 3, False)
+    # the redirect keeps the language and the customer
+    response = client.post(f"/orders?customer={customer}&lang=en", data={"product": "coffee"})
+    assert response.headers["Location"] == f"/?lang=en&customer={customer}"
+
+
+def test_a_review_tells_gamify_and_the_review_step_is_done(app: Flask, client: FlaskClient) -> None:
+    customer = "reviewer"
+    response = client.post(
+        f"/reviews?customer={customer}&lang=en",
+        data={"product": "plant", "rating": "4", "text": "Green & happy <3"},
+    )
+    said = notice(client, response)
+    assert said == "Review published: House plant. Your challenge progress moved."
+    item = me_challenge(app, client, customer)
+    assert steps_of(item)["review"] == (1, 1, True)
+    assert steps_of(item)["orders"] == (0, 3, False)
+
+
+def test_a_form_the_shop_does_not_understand_changes_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    customer = "fumbler"
+    for url, data in (
+        ("/orders", {"product": "no-such-product"}),
+        ("/orders", {}),
+        ("/orders", {"product": "watch", "days_ago": "30"}),
+        ("/orders", {"product": "watch", "days_ago": "-1"}),
+        ("/orders", {"product": "watch", "days_ago": "x"}),
+        ("/reviews", {"product": "watch", "rating": "6"}),
+        ("/reviews", {"product": "watch"}),
+        ("/reviews", {"product": "watch", "rating": "5", "text": "x" * 501}),
+    ):
+        said = notice(client, client.post(f"{url}?customer={customer}&lang=en", data=data))
+        assert said == "We did not understand the form. Please try again.", (url, data)
+    assert all(not done for *_, done in steps_of(me_challenge(app, client, customer)).values())
+    assert {p for p, _, _ in steps_of(me_challenge(app, client, customer)).values()} == {0}
+
+
+def test_a_form_sent_from_another_site_is_refused(app: Flask, client: FlaskClient) -> None:
+    """CSRF: the browser says where a POST comes from; only the shop's own pages may order."""
+    customer = "victim"
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ):
+        for url, data in (
+            ("/orders", {"product": "watch"}),
+            ("/reviews", {"product": "watch", "rating": "5"}),
+            (f"/fairness/{WHEEL}/rotate", {}),
+        ):
+            response = client.post(f"{url}?customer={customer}", data=data, headers=headers)
+            assert response.status_code == 403, (url, headers)
+            assert response.headers["Content-Security-Policy"] == "default-src 'self'"
+            assert "Formulario rechazado" in response.get_data(as_text=True)
+    assert steps_of(me_challenge(app, client, customer))["orders"] == (0, 3, False)
+    assert steps_of(me_challenge(app, client, customer))["review"] == (0, 1, False)
+    # the shop's own page, as a browser sends it
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}):
+        response = client.post(
+            f"/orders?customer={customer}", data={"product": "watch"}, headers=headers
+        )
+        assert response.status_code == 303, headers
+    assert steps_of(me_challenge(app, client, customer))["orders"] == (1, 3, False)
 
 
 # -- fairness ---------------------------------------------------------------------------------

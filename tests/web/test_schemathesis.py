@@ -3,7 +3,8 @@
 Schemathesis generates requests from the document, valid and invalid, sends them in-process
 (WSGI) and checks that no response is a server error and that each one is described by the
 document: status code, media type, body schema and headers. A second run pins the campaign
-id to the running test campaign, so plays, limits and fairness are fuzzed too, not only 404s.
+id to the running test campaign, so plays, limits and fairness are fuzzed too, not only 404s; a
+third pins it to a running challenge, so its view and quiz attempts are fuzzed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_support import PREFIX, WHEEL, make_app, write_campaign
+from api_support import CHALLENGE, PREFIX, WHEEL, challenge_yaml, make_app, write_campaign
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -55,6 +56,7 @@ def _make_fuzz_app() -> tuple[Flask, tempfile.TemporaryDirectory[str]]:
     campaigns = root / "campaigns"
     campaigns.mkdir()
     write_campaign(campaigns, WHEEL, -1, 30)
+    (campaigns / f"{CHALLENGE}.yaml").write_text(challenge_yaml(), encoding="utf-8")
     return make_app(root / "store", campaigns, GAMIFY_EVENTS_KEY=EVENTS_KEY), folder
 
 
@@ -89,6 +91,14 @@ def test_no_request_breaks_the_api_or_its_document(case: Any) -> None:
 @FUZZ
 def test_no_request_to_a_running_campaign_breaks_the_api(case: Any) -> None:
     case.path_parameters = {**(case.path_parameters or {}), "campaign_id": WHEEL}
+    case.call_and_validate(headers=credentials(case), checks=CHECKS)
+
+
+@schema.include(path_regex=r"\{campaign_id\}").parametrize()
+@FUZZ
+def test_no_request_to_a_running_challenge_breaks_the_api(case: Any) -> None:
+    """Its view, quiz attempts (valid and not), and the game routes a challenge refuses."""
+    case.path_parameters = {**(case.path_parameters or {}), "campaign_id": CHALLENGE}
     case.call_and_validate(headers=credentials(case), checks=CHECKS)
 
 

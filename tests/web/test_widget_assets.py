@@ -34,9 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 WIDGETS = ROOT / "widgets"
 URL = f"{PREFIX}/widget.js"
 GAMES = ("wheel", "scratch")
+CHALLENGE = "challenge"  # a challenge's card: steps, progress, quiz, reward (no draw to verify)
 FRAME = "frame"
 LOADER_BUDGET = 4 * 1024  # bytes of gzip -9 for the loader, as served
 PAGE_BUDGET = 12 * 1024  # for a page with one game: loader, frame, the game (styles are in them)
+# or with one challenge's card: loader, frame, challenge
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -159,7 +161,7 @@ def test_the_hashed_loader_is_immutable_and_only_the_current_hash_exists(
 
 
 def test_each_module_is_served_under_its_hash_for_a_year(client: FlaskClient) -> None:
-    assert set(assets().modules) == set(MODULES) == {FRAME, *GAMES, "verify"}
+    assert set(assets().modules) == set(MODULES) == {FRAME, *GAMES, CHALLENGE, "verify"}
     for name in MODULES:
         asset = module(name)
         assert re.fullmatch(r"[0-9a-f]{16}", asset.digest)
@@ -273,10 +275,11 @@ def test_the_minifier_keeps_code_and_drops_comments_and_layout() -> None:
 
 
 def test_loader_and_page_weights_stay_within_budget(capsys: pytest.CaptureFixture[str]) -> None:
-    """Measured on the served gzip bytes: the loader alone, and a page with one game."""
+    """Measured on the served gzip bytes: the loader alone, a page with one game, and a page
+    with one challenge's card."""
     loader = len(bundle().gzipped)
     sizes = {name: len(module(name).gzipped) for name in MODULES}
-    pages = {game: loader + sizes[FRAME] + sizes[game] for game in GAMES}
+    pages = {game: loader + sizes[FRAME] + sizes[game] for game in (*GAMES, CHALLENGE)}
     lines = [
         f"widget weight, served gzip -9 (budgets: loader {LOADER_BUDGET}, page {PAGE_BUDGET}):",
         f"  {'loader (/widget.js)':<28} {loader:6} bytes",
@@ -286,6 +289,8 @@ def test_loader_and_page_weights_stay_within_budget(capsys: pytest.CaptureFixtur
             f"{pages[game] + sizes['verify']} with the verify panel opened"
             for game in GAMES
         ),
+        f"  {'page with a challenge card':<28} {pages[CHALLENGE]:6} bytes "
+        f"(loader + {FRAME} + {CHALLENGE})",
     ]
     with capsys.disabled():
         print("\n" + "\n".join(lines))
@@ -293,6 +298,7 @@ def test_loader_and_page_weights_stay_within_budget(capsys: pytest.CaptureFixtur
     for game in GAMES:
         assert pages[game] <= PAGE_BUDGET, game
         assert pages[game] + sizes["verify"] <= PAGE_BUDGET, game  # once the shopper opens it
+    assert pages[CHALLENGE] <= PAGE_BUDGET  # a challenge has no draw: no verify panel
 
 
 # -- the files --------------------------------------------------------------------------------
@@ -568,6 +574,7 @@ def test_the_widget_speaks_the_api_contract() -> None:
             "Authorization",
             "/widgets/",
             "adoptedStyleSheets",
+            "signedIn: !!token",
         ),
         FRAME: (
             '"gamify:result"',
@@ -583,6 +590,8 @@ def test_the_widget_speaks_the_api_contract() -> None:
             "campaign_inactive",
             "invalid_token",
             'load("verify"',
+            "call: o.call",
+            "signedIn: o.signedIn",
         ),
         "wheel": (
             "devicePixelRatio",
@@ -601,6 +610,29 @@ def test_the_widget_speaks_the_api_contract() -> None:
             "Object.freeze",
             "touch-action: none",
             "overflow-wrap: anywhere",
+        ),
+        CHALLENGE: (
+            "Object.freeze",
+            'role: "progressbar"',
+            '"aria-valuenow"',
+            '"aria-valuemin"',
+            '"aria-valuemax"',
+            '"aria-valuetext"',
+            '"aria-labelledby"',
+            '"fieldset"',
+            '"legend"',
+            'type: "radio"',
+            'role: "status"',
+            '"aria-live": "polite"',
+            '"aria-expanded"',
+            "prefers-reduced-motion",
+            '"me/challenges"',
+            "/quiz`",
+            '"gamify:challenge"',
+            "composed: true",
+            "navigator.clipboard",
+            "attempts_left",
+            "limit_reached",
         ),
     }
     for name, wanted in needles.items():
