@@ -489,20 +489,8 @@ legend {
       signIn.hidden = o.signedIn;
     };
 
-    const copy = async () => {
-      let ok = true;
-      try {
-        await navigator.clipboard.writeText(input.value);
-      } catch {
-        input.select();
-        try {
-          ok = document.execCommand("copy");
-        } catch {
-          ok = false;
-        }
-      }
-      copied.textContent = t(ok ? "copied" : "copyFail");
-    };
+    // the frame's copy (it is loaded before any game or card): one behaviour for every coupon
+    const copy = () => window.gamify.frame.copyCode(input, copied, t);
 
     // New progress from the server: show it, and tell the page.
     const update = (next) => {

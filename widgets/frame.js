@@ -412,5 +412,6 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     return { host, say };
   };
 
-  window.gamify.register("frame", Object.freeze({ create, DEFAULTS, STRINGS, CSS }));
+  // copyCode: the coupon's copy button, shared with the modules that show a coupon (challenge.js)
+  window.gamify.register("frame", Object.freeze({ create, copyCode: copy, DEFAULTS, STRINGS, CSS }));
 })();
