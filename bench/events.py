@@ -7,9 +7,9 @@ events open. wrk sends, in alternating rounds so that noise slows all alike:
 - ``POST /gamify/api/events`` with one ``order.paid`` event per request, each id new;
 - the same with batches of 100 events per request.
 
-With 20 challenges active (5 of them counting ``order.paid`` orders of 5,000 customers, 3 to
-complete with a coupon, extra plays and points; the 15 others other event types). Printed:
-requests/s and events/s of each, and the two ratios CONTRACT §8's users care about: single
+With 20 challenges active (5 of them counting ``order.paid`` orders, 5 to complete with a coupon
+and points; the 15 others other event types), the orders of 10,000 customers per wrk thread.
+Printed: requests/s and events/s of each, and the two ratios CONTRACT §8's users care about: single
 events/s against bare inserts/s (goal >= 0.5) and batched events/s against single events/s
 (goal >= 10).
 
@@ -70,7 +70,7 @@ function setup(thread)
 end
 
 local function event(id)
-  return '{{"id":"' .. id .. '","type":"order.paid","customer":"c' .. (counter % 5000) ..
+  return '{{"id":"' .. id .. '","type":"order.paid","customer":"' .. prefix .. (counter % 10000) ..
     '","occurred_at":"2026-11-27T18:30:00+01:00","order":{{"id":"' .. id ..
     '","total":"59.90","currency":"EUR","items":[{{"sku":"TSHIRT","quantity":2,"price":"29.95"}}]}}}}'
 end
@@ -119,7 +119,7 @@ steps:
     label: Orders
     event: {event}
     where: {{min_total: {min_total}}}
-    count: 3
+    count: 5
 reward:
   label: Gift
   coupon: {{pattern: "B{n}-{{code:8}}"}}

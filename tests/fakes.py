@@ -28,6 +28,7 @@ from gamify.core.progress import (
     order_facts,
 )
 from gamify.services.ports import (
+    Completed,
     ConfigRecord,
     EpochInfo,
     Locked,
@@ -332,6 +333,17 @@ class MemoryProgressTransaction:
     def lock_customers(self, customers: Collection[str]) -> None:
         """The store's lock is held already."""
 
+    def start(
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        customers: Collection[str],
+        keys: Collection[Key],
+        order_ids: Collection[str],
+    ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
+        stored = self.append(events, received_at)
+        return (stored, *self.read(keys, order_ids))
+
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         found = {key: Tally() for key in keys}
         for c in self.data.contributions.values():
@@ -354,9 +366,9 @@ class MemoryProgressTransaction:
                     tally.attempts[step] = tally.attempts.get(step, 0) + 1
         return found
 
-    def orders(
-        self, order_ids: Collection[str]
-    ) -> tuple[dict[str, OrderFacts], list[StoredContribution]]:
+    def read(
+        self, keys: Collection[Key], order_ids: Collection[str]
+    ) -> tuple[dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         stored = sorted(
             self.data.events.values(), key=lambda pair: (pair[0].occurred_at, pair[0].id)
         )
@@ -366,7 +378,7 @@ class MemoryProgressTransaction:
             if e.order_id in order_ids and e.type in ("order.paid", "order.refunded")
         )
         given = [c for c in self.data.contributions.values() if c.order_id in order_ids]
-        return facts, given
+        return self.tallies(keys), facts, given
 
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
         for c in contributions:
@@ -388,39 +400,44 @@ class MemoryProgressTransaction:
         assert slot not in self.data.attempts, "an attempt's number is used once"
         self.data.attempts[slot] = passed
 
-    def complete(self, key: Key, at: datetime, winners_max: int | None) -> int | None:
-        assert key not in self.data.entries, "a window completes once"
-        winners = self.data.winners.get(key[0], 0)
-        ordinal = None
-        if winners_max is None or winners < winners_max:
-            ordinal = self.data.winners[key[0]] = winners + 1
-        self.data.entries[key] = (ordinal, None)
-        return ordinal
+    def number_rewards(self, challenge: str, count: int, winners_max: int | None) -> list[int]:
+        before = self.data.winners.get(challenge, 0)
+        after = before + count if winners_max is None else min(before + count, winners_max)
+        self.data.winners[challenge] = after
+        return list(range(before + 1, after + 1))
 
-    def pool_code(self, challenge: str, ordinal: int) -> str | None:
-        for code in self.data.pools.get(challenge, []):
-            if self.data.coupons[(challenge, code)] is None:
-                self.data.coupons[(challenge, code)] = ordinal
-                return code
-        return None
+    def pool_codes(self, challenge: str, ordinals: Sequence[int]) -> list[str]:
+        free = [
+            c
+            for c in self.data.pools.get(challenge, [])
+            if self.data.coupons[(challenge, c)] is None
+        ]
+        for code, ordinal in zip(free, ordinals, strict=False):
+            self.data.coupons[(challenge, code)] = ordinal
+        return free[: len(ordinals)]
 
-    def pattern_code(self, challenge: str, candidates: Sequence[str], ordinal: int) -> str | None:
-        for code in candidates:
+    def pattern_codes(self, challenge: str, codes: Mapping[int, str]) -> set[int]:
+        given = set()
+        for ordinal, code in codes.items():
             if (challenge, code) not in self.data.coupons:
                 self.data.coupons[(challenge, code)] = ordinal
-                return code
-        return None
+                given.add(ordinal)
+        return given
 
-    def set_coupon(self, key: Key, code: str) -> None:
-        ordinal, _ = self.data.entries[key]
-        self.data.entries[key] = (ordinal, code)
+    def complete(self, done: Sequence[Completed], at: datetime) -> None:
+        for d in done:
+            assert d.key not in self.data.entries, "a window completes once"
+            self.data.entries[d.key] = (d.ordinal, d.coupon)
 
-    def grant_plays(self, campaign: str, scope: str, count: int) -> None:
-        if self.store.log is None:
+    def grant_plays(self, grants: Sequence[tuple[str, str, int]]) -> None:
+        if grants and self.store.log is None:
             raise AssertionError("extra plays need the campaign log of the same store")
-        with self.store.log.lock:
-            counters = self.store.log.campaigns[campaign].counters
-            counters[scope] = counters.get(scope, 0) + count
+        for campaign, scope, count in grants:
+            assert self.store.log is not None
+            with self.store.log.lock:
+                counters = self.store.log.campaigns[campaign].counters
+                counters[scope] = counters.get(scope, 0) + count
 
-    def grant_points(self, customer: str, source: str, points: int, at: datetime) -> None:
-        self.data.points.setdefault((customer, source), points)
+    def grant_points(self, grants: Sequence[tuple[str, str, int]], at: datetime) -> None:
+        for customer, source, points in grants:
+            self.data.points.setdefault((customer, source), points)

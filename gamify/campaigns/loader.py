@@ -52,7 +52,7 @@ def load_campaign(path: Path) -> AnyCampaign:
     """The campaign (a game or a challenge) in the file at ``path``; CampaignError lists every
     mistake in it, including a reward's extra plays of a campaign its folder does not have."""
     campaign, root, issues = _load(path)
-    if root is not None and _is_challenge(root):
+    if root is not None and _plays_campaign(root) is not None:  # the folder is read only then
         issues = _sorted(
             [*issues, *unknown_play_campaigns([(str(path), root)], _sibling_games(path))]
         )
@@ -112,11 +112,7 @@ def unknown_play_campaigns(
     folder; ``challenges`` are (file, document) pairs, read even when they have other mistakes."""
     issues = []
     for file, root in challenges:
-        node = root
-        for key in ("reward", "plays", "campaign"):
-            node = node.entries.get(key) if node.kind == "mapping" else None  # type: ignore[assignment]
-            if node is None:
-                break
+        node = _plays_campaign(root)
         if node is None or node.kind != "str" or node.scalar in games:
             continue
         hint = suggest(str(node.scalar), games) or (
@@ -161,6 +157,14 @@ def _sibling_games(path: Path) -> set[str]:
         if id_node is not None and game is not None and game.scalar in GAMES:
             games.add(str(id_node.scalar))
     return games
+
+
+def _plays_campaign(root: Located) -> Located | None:
+    """A challenge's ``reward.plays.campaign``, when it has one."""
+    node: Located | None = root if _is_challenge(root) else None
+    for key in ("reward", "plays", "campaign"):
+        node = node.entries.get(key) if node is not None and node.kind == "mapping" else None
+    return node
 
 
 def _is_challenge(root: Located) -> bool:

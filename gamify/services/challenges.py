@@ -28,7 +28,7 @@ from gamify.core.errors import (
 from gamify.core.events import Event, parse_events
 from gamify.core.play import bonus_scope
 from gamify.core.progress import ChallengeIndex, Contribution, Key, Plan, Tally, plan
-from gamify.services.ports import PoolConflict, ProgressStore, ProgressTransaction
+from gamify.services.ports import Completed, PoolConflict, ProgressStore, ProgressTransaction
 
 log = logging.getLogger("gamify")
 _PATTERN_TRIES = 20
@@ -117,22 +117,19 @@ class ChallengeCases:
         now = self.clock()
         events = parse_events(body, now)
         with self.progress.transaction() as tx:
-            stored_ids = tx.append(events, now)
-            stored = [e for e in events if e.id in stored_ids]
-            done, granted = self._advance(tx, index, stored, now)
-        results = []
-        for event in events:
-            accepted = event.id in stored_ids
-            results.append(
-                {
-                    "id": event.id,
-                    "status": "accepted" if accepted else "duplicate",
-                    "progress": [p.as_json() for p in done.progress.get(event.id, ())],
-                    "rewards": [
-                        g.as_json() for g in granted if done.completed_by.get(_key(g)) == event.id
-                    ],
-                }
-            )
+            stored_ids, done, granted = self._advance(tx, index, events, now)
+        by_event: dict[str, list[Granted]] = {}
+        for g in granted:
+            by_event.setdefault(done.completed_by[_key(g)], []).append(g)
+        results = [
+            {
+                "id": event.id,
+                "status": "accepted" if event.id in stored_ids else "duplicate",
+                "progress": [p.as_json() for p in done.progress.get(event.id, ())],
+                "rewards": [g.as_json() for g in by_event.get(event.id, ())],
+            }
+            for event in events
+        ]
         return Tracked(results, granted)
 
     def _advance(
@@ -141,58 +138,97 @@ class ChallengeCases:
         index: ChallengeIndex,
         events: Sequence[Event],
         now: datetime,
-    ) -> tuple[Plan, list[Granted]]:
-        """Plan what stored events do, write it, reward what they completed."""
+    ) -> tuple[set[str], Plan, list[Granted]]:
+        """Store the events, plan what those stored now do, write it, reward what they
+        completed. What the plan reads is asked for with the events' insert (one round trip):
+        the windows of every event given, stored now or not."""
         keys = index.keys_for(events)
-        order_ids = {e.order_id for e in events if e.order_id is not None}
         refunds = [e for e in events if e.type == "order.refunded"]
-        if not keys and not (refunds and index.order_challenges):
-            return Plan(), []
-        tx.lock_customers({e.customer for e in events})
-        facts, given = tx.orders(order_ids) if order_ids and index.order_challenges else ({}, [])
-        keys |= {s.key for s in given if any(s.customer == e.customer for e in refunds)}
-        tallies = tx.tallies(keys)
+        moves = bool(keys) or bool(refunds and index.order_challenges)
+        order_ids = (
+            {e.order_id for e in events if e.order_id is not None}
+            if moves and index.order_challenges
+            else set()
+        )
+        customers = {e.customer for e in events} if moves else set()
+        stored_ids, tallies, facts, given = tx.start(events, now, customers, keys, order_ids)
+        events = [e for e in events if e.id in stored_ids]
+        if not moves or not events:
+            return stored_ids, Plan(), []
+        refunds = [e for e in refunds if e.id in stored_ids]
+        refunded = {s.key for s in given if any(s.customer == e.customer for e in refunds)}
+        if refunded - keys:  # windows only a refund touches (an order of an earlier window)
+            tallies.update(tx.tallies(refunded - keys))
         done = plan(index, events, tallies, facts, given)
         tx.add(done.contributions, now)
         tx.reverse(done.reversals)
-        # In one order whatever the events': each completion takes its challenge's row lock
-        # (winners_max), so two requests completing the same two challenges cannot deadlock.
-        granted = [
-            self._reward(tx, index.challenges[k[0]], k, now) for k in sorted(done.completions)
-        ]
-        return done, granted
+        completed = [(index.challenges[k[0]], k) for k in done.completions]
+        return stored_ids, done, self._reward_all(tx, completed, now)
 
-    def _reward(
-        self, tx: ProgressTransaction, challenge: Challenge, key: Key, now: datetime
-    ) -> Granted:
-        """The completed window's reward, once: its number among the challenge's rewards, the
-        coupon, extra plays, points. Past ``winners_max`` the window is completed unrewarded."""
-        _, customer, window_key = key
-        window = _window_of(challenge, window_key, now)
-        ordinal = tx.complete(key, now, challenge.winners_max)
-        if ordinal is None:
-            return Granted(challenge, customer, window, rewarded=False)
-        reward = challenge.reward
-        code = None
-        if reward.coupon is not None and reward.coupon.pool is not None:
-            code = tx.pool_code(challenge.id, ordinal)
-            if code is None:
+    def _reward_all(
+        self, tx: ProgressTransaction, completed: Sequence[tuple[Challenge, Key]], now: datetime
+    ) -> list[Granted]:
+        """The rewards of windows completed now, once each, in a few statements per challenge
+        whatever their number: their numbers among the challenge's rewards (at most
+        ``winners_max``, first completed first served), coupons, extra plays, points. Past
+        ``winners_max`` a window is completed unrewarded."""
+        by_challenge: dict[str, list[tuple[Challenge, Key]]] = {}
+        for challenge, key in completed:
+            by_challenge.setdefault(challenge.id, []).append((challenge, key))
+        granted: dict[Key, Granted] = {}
+        records: list[Completed] = []
+        plays: list[tuple[str, str, int]] = []
+        points: list[tuple[str, str, int]] = []
+        # Challenge by challenge in id order: each takes its row's lock (winners_max), so two
+        # requests completing the same two challenges cannot wait for each other.
+        for challenge_id in sorted(by_challenge):
+            group = by_challenge[challenge_id]
+            challenge = group[0][0]
+            ordinals = tx.number_rewards(challenge_id, len(group), challenge.winners_max)
+            codes = self._coupons(tx, challenge, ordinals)
+            reward = challenge.reward
+            for i, (_, key) in enumerate(group):
+                _, customer, window_key = key
+                ordinal = ordinals[i] if i < len(ordinals) else None
+                coupon = codes.get(ordinal) if ordinal is not None else None
+                records.append(Completed(key, ordinal, coupon))
+                window = _window_of(challenge, window_key, now)
+                granted[key] = Granted(challenge, customer, window, ordinal is not None, coupon)
+                if ordinal is None:
+                    continue
+                if reward.plays is not None:
+                    scope = bonus_scope(self.player(reward.plays.campaign, customer))
+                    plays.append((reward.plays.campaign, scope, reward.plays.count))
+                if reward.points is not None:
+                    source = f"challenge:{challenge_id}:{window_key}"
+                    points.append((customer, source, reward.points))
+        tx.complete(records, now)
+        tx.grant_plays(plays)
+        tx.grant_points(points, now)
+        return [granted[key] for _, key in completed]
+
+    def _coupons(
+        self, tx: ProgressTransaction, challenge: Challenge, ordinals: Sequence[int]
+    ) -> dict[int, str]:
+        """Each rewarded number's coupon code: the pool's next, or a pattern code the
+        challenge has not given yet."""
+        coupon = challenge.reward.coupon
+        if coupon is None or not ordinals:
+            return {}
+        if coupon.pool is not None:
+            codes = tx.pool_codes(challenge.id, ordinals)
+            if len(codes) < len(ordinals):
                 log.error("gamify: the coupon pool of %s ran out", challenge.id)
-        elif reward.coupon is not None and reward.coupon.pattern is not None:
-            pattern = reward.coupon.pattern
-            candidates = list(dict.fromkeys(make_code(pattern) for _ in range(_PATTERN_TRIES)))
-            code = tx.pattern_code(challenge.id, candidates, ordinal)
-            if code is None:
-                raise InvalidRequest(f"the coupon pattern of {challenge.id!r} ran out of codes")
-        if code is not None:
-            tx.set_coupon(key, code)
-        if reward.plays is not None:
-            scope = bonus_scope(self.player(reward.plays.campaign, customer))
-            tx.grant_plays(reward.plays.campaign, scope, reward.plays.count)
-        if reward.points is not None:
-            source = f"challenge:{challenge.id}:{window_key}"
-            tx.grant_points(customer, source, reward.points, now)
-        return Granted(challenge, customer, window, rewarded=True, coupon=code)
+            return dict(zip(ordinals, codes, strict=False))
+        assert coupon.pattern is not None
+        given: dict[int, str] = {}
+        for _ in range(_PATTERN_TRIES):
+            wanted = {n: make_code(coupon.pattern) for n in ordinals if n not in given}
+            if not wanted:
+                return given
+            free = tx.pattern_codes(challenge.id, wanted)
+            given.update({n: wanted[n] for n in free})
+        raise InvalidRequest(f"the coupon pattern of {challenge.id!r} ran out of codes")
 
     # -- quizzes ---------------------------------------------------------------------------
 
@@ -249,7 +285,7 @@ class ChallengeCases:
                 tx.add([contribution], now)
                 tally.units[step.id] = step.goal_units
                 if not tally.completed and challenge.done(tally.units):
-                    granted = self._reward(tx, challenge, key, now)
+                    [granted] = self._reward_all(tx, [(challenge, key)], now)
         return QuizResult(correct, passed, quiz.attempts - used - 1, granted)
 
     # -- the shopper's view ----------------------------------------------------------------

@@ -203,6 +203,13 @@ class CampaignLog(Protocol):
         short transaction."""
 
 
+@dataclass(frozen=True)
+class Completed:
+    key: Key
+    ordinal: int | None  # the reward's number; None past winners_max
+    coupon: str | None = None
+
+
 class ProgressTransaction(Protocol):
     """One transaction of the store's events and what they do to challenges: whatever it did is
     committed when the ``with`` block ends cleanly, and rolled back when it raises."""
@@ -216,14 +223,27 @@ class ProgressTransaction(Protocol):
         """Hold these customers' progress until the end of the transaction, in one order
         whatever the caller's, so that two transactions cannot wait for each other."""
 
-    def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
-        """What each key's window holds (an empty Tally for a window with nothing yet); quiz
-        attempts are counted only when asked."""
+    def start(
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        customers: Collection[str],
+        keys: Collection[Key],
+        order_ids: Collection[str],
+    ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
+        """Lock the customers, store the events and read the keys and orders, as
+        :meth:`lock_customers`, :meth:`append` and :meth:`read` in that order (on PostgreSQL in
+        one round trip)."""
 
-    def orders(
-        self, order_ids: Collection[str]
-    ) -> tuple[dict[str, OrderFacts], list[StoredContribution]]:
-        """Each order's paid event and refunds so far, and what it gave to challenges."""
+    def read(
+        self, keys: Collection[Key], order_ids: Collection[str]
+    ) -> tuple[dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
+        """In one round trip: what each key's window holds (an empty Tally for a window with
+        nothing yet; quiz attempts not counted), and each order's paid event, refunds and what
+        it gave to challenges so far."""
+
+    def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
+        """What each key's window holds; quiz attempts are counted only when asked."""
 
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None: ...
 
@@ -234,23 +254,25 @@ class ProgressTransaction(Protocol):
     ) -> None:
         """Record a quiz attempt; the number is the window's next for the step."""
 
-    def complete(self, key: Key, at: datetime, winners_max: int | None) -> int | None:
-        """Mark the window completed. The reward's number (1 for the challenge's first) when
-        it is rewarded, None when ``winners_max`` rewards were given already."""
+    def number_rewards(self, challenge: str, count: int, winners_max: int | None) -> list[int]:
+        """Count ``count`` completions of the challenge; the numbers of the rewards they get,
+        from the challenge's next (1 for its first), at most ``winners_max`` in all."""
 
-    def pool_code(self, challenge: str, ordinal: int) -> str | None:
-        """Give the reward's pool code next in line to reward ``ordinal``."""
+    def pool_codes(self, challenge: str, ordinals: Sequence[int]) -> list[str]:
+        """Give the reward's pool codes next in line to these rewards, in order (fewer when
+        the pool runs out)."""
 
-    def pattern_code(self, challenge: str, candidates: Sequence[str], ordinal: int) -> str | None:
-        """Give the first of ``candidates`` the challenge has not given yet."""
+    def pattern_codes(self, challenge: str, codes: Mapping[int, str]) -> set[int]:
+        """Give each reward (by number) its code; the numbers whose code was free."""
 
-    def set_coupon(self, key: Key, code: str) -> None: ...
+    def complete(self, done: Sequence[Completed], at: datetime) -> None:
+        """Record completed windows, each with its reward's number and coupon (or none)."""
 
-    def grant_plays(self, campaign: str, scope: str, count: int) -> None:
-        """Add ``count`` to the campaign's counter ``scope`` (a customer's extra plays)."""
+    def grant_plays(self, grants: Sequence[tuple[str, str, int]]) -> None:
+        """Add each ``(campaign, scope, count)``: customers' extra plays."""
 
-    def grant_points(self, customer: str, source: str, points: int, at: datetime) -> None:
-        """Credit points once per ``source`` (a challenge's window)."""
+    def grant_points(self, grants: Sequence[tuple[str, str, int]], at: datetime) -> None:
+        """Credit each ``(customer, source, points)`` once per source."""
 
 
 class ProgressStore(Protocol):

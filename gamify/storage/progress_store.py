@@ -14,13 +14,34 @@ lock orders ``winners_max`` across customers.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, text, update
+import psycopg
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    String,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from gamify.core.events import Event
 from gamify.core.progress import (
@@ -32,7 +53,7 @@ from gamify.core.progress import (
     Tally,
     order_facts,
 )
-from gamify.services.ports import Pool, PoolConflict
+from gamify.services.ports import Completed, Pool, PoolConflict
 from gamify.storage.database import writing
 from gamify.storage.locks import customer_lock_key
 from gamify.storage.tables import (
@@ -107,9 +128,42 @@ class SqlProgressTransaction:
         self.conn = conn
         self.postgres = conn.dialect.name == "postgresql"
 
+    def start(
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        customers: Collection[str],
+        keys: Collection[Key],
+        order_ids: Collection[str],
+    ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
+        if not self.postgres:
+            self.lock_customers(customers)
+            stored = self.append(events, received_at)
+            return (stored, *self.read(keys, order_ids))
+        # One round trip: the lock, the insert and the read go out together in a pipeline
+        # (each statement still runs after the one before: the read sees what was committed
+        # before the lock was granted).
+        driver = self.conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        sql = _pg_sql()
+        with driver.pipeline():
+            if customers:
+                driver.execute(
+                    sql.lock, {"keys": sorted({customer_lock_key(c) for c in customers})}
+                )
+            inserted = driver.execute(sql.append, _event_columns(events, received_at))
+            params = _read_params(keys, order_ids)
+            reads = [driver.execute(part, params) for part in sql.read] if keys or order_ids else []
+        stored = {row[0] for row in inserted.fetchall()}
+        rows = [row for read in reads for row in read.fetchall()]
+        return (stored, *_read_rows(rows, keys))
+
     def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
         if not events:
             return set()
+        ordered = sorted(events, key=lambda e: e.id)
+        if self.postgres:
+            return set(self.conn.execute(_PG_APPEND, _event_columns(events, received_at)).scalars())
         rows = [
             {
                 "id": e.id,
@@ -120,7 +174,7 @@ class SqlProgressTransaction:
                 "order_id": e.order_id,
                 "payload": e.payload_json(),
             }
-            for e in sorted(events, key=lambda e: e.id)
+            for e in ordered
         ]
         # Many parameter sets of one cached statement: SQLAlchemy sends them as one multi-row
         # INSERT … RETURNING ("insertmanyvalues"), compiled once per process.
@@ -136,46 +190,28 @@ class SqlProgressTransaction:
         if not self.postgres or not customers:
             return  # SQLite: BEGIN IMMEDIATE holds the database's write lock already
         keys = sorted({customer_lock_key(c) for c in customers})
-        self.conn.execute(
-            text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS BIGINT[])) AS k"),
-            {"keys": keys},
-        )
+        self.conn.execute(_PG_LOCK, {"keys": keys})
 
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         return _tallies(self.conn, keys, attempts)
 
-    def orders(
-        self, order_ids: Collection[str]
-    ) -> tuple[dict[str, OrderFacts], list[StoredContribution]]:
-        if not order_ids:
-            return {}, []
-        ids = sorted(order_ids)
-        facts = order_facts(
-            json.loads(row.payload)
-            for row in self.conn.execute(
-                select(event_t.c.payload)
-                .where(event_t.c.order_id.in_(ids), event_t.c.type.in_(_ORDER_TYPES))
-                .order_by(event_t.c.occurred_at, event_t.c.id)
-            )
-        )
-        given = [
-            StoredContribution(
-                r.challenge,
-                r.customer,
-                r.window,
-                r.step,
-                r.source,
-                r.units,
-                r.order_id,
-                r.period,
-                r.refunded,
-            )
-            for r in self.conn.execute(select(progress_t).where(progress_t.c.order_id.in_(ids)))
-        ]
-        return facts, given
+    def read(
+        self, keys: Collection[Key], order_ids: Collection[str]
+    ) -> tuple[dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
+        if not keys and not order_ids:
+            return {key: Tally() for key in keys}, {}, []
+        statement = _read_statement(self.postgres)
+        rows = self.conn.execute(statement, _read_params(keys, order_ids))
+        return _read_rows(rows, keys)
 
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
         if not contributions:
+            return
+        if self.postgres:
+            names = ("challenge", "customer", "window", "step", "source", "order_id", "period")
+            columns: dict[str, Any] = {n: [getattr(c, n) for c in contributions] for n in names}
+            columns["units"] = [c.units for c in contributions]
+            self.conn.execute(_PG_ADD, {**columns, "at": at})
             return
         rows = [{**vars(c), "refunded": 0, "at": at} for c in contributions]
         self.conn.execute(
@@ -232,131 +268,321 @@ class SqlProgressTransaction:
             )
         )
 
-    def complete(self, key: Key, at: datetime, winners_max: int | None) -> int | None:
-        challenge, customer, window = key
-        entry = {"challenge": challenge, "customer": customer, "window": window}
-        self.conn.execute(
-            _insert(self.conn)(challenge_t)
-            .values(id=challenge, winners=0)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        self.conn.execute(entry_t.insert().values(**entry, completed_at=at))
-        room = challenge_t.c.id == challenge
-        if winners_max is not None:
-            room = and_(room, challenge_t.c.winners < winners_max)
-        ordinal = self.conn.execute(
-            update(challenge_t)
-            .where(room)
-            .values(winners=challenge_t.c.winners + 1)
-            .returning(challenge_t.c.winners)
-        ).scalar()
-        if ordinal is not None:
-            self.conn.execute(update(entry_t).where(*_entry_is(key)).values(ordinal=ordinal))
-        return ordinal
+    def number_rewards(self, challenge: str, count: int, winners_max: int | None) -> list[int]:
+        row = challenge_t.c
+        locked = select(row.winners).where(row.id == challenge).with_for_update()
+        before = self.conn.execute(locked).scalar()
+        if before is None:  # a challenge loaded while this request ran: its row comes now
+            self.conn.execute(
+                _insert(self.conn)(challenge_t)
+                .values(id=challenge, winners=0)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            before = self.conn.execute(locked).scalar_one()
+        after = before + count if winners_max is None else min(before + count, winners_max)
+        if after > before:
+            self.conn.execute(update(challenge_t).where(row.id == challenge).values(winners=after))
+        return list(range(before + 1, after + 1))
 
-    def pool_code(self, challenge: str, ordinal: int) -> str | None:
+    def pool_codes(self, challenge: str, ordinals: Sequence[int]) -> list[str]:
         c = coupon_t.c
-        code = self.conn.execute(
-            select(c.code)
-            .where(c.campaign == challenge, c.prize == REWARD, c.seq.is_(None))
-            .order_by(c.position)
-            .limit(1)
-        ).scalar()
-        if code is None:
-            return None
-        self.conn.execute(
-            update(coupon_t).where(c.campaign == challenge, c.code == code).values(seq=ordinal)
+        codes = list(
+            self.conn.execute(
+                select(c.code)
+                .where(c.campaign == challenge, c.prize == REWARD, c.seq.is_(None))
+                .order_by(c.position)
+                .limit(len(ordinals))
+            ).scalars()
         )
-        return str(code)
+        if codes:
+            self.conn.execute(
+                update(coupon_t)
+                .where(c.campaign == challenge, c.code == bindparam("k_code"))
+                .values(seq=bindparam("k_seq")),
+                [{"k_code": code, "k_seq": n} for code, n in zip(codes, ordinals, strict=False)],
+            )
+        return [str(code) for code in codes]
 
-    def pattern_code(self, challenge: str, candidates: Sequence[str], ordinal: int) -> str | None:
-        for code in candidates:
-            stored = self.conn.execute(
-                _insert(self.conn)(coupon_t)
-                .values(campaign=challenge, code=code, prize=REWARD, seq=ordinal)
-                .on_conflict_do_nothing(index_elements=["campaign", "code"])
-                .returning(coupon_t.c.code)
-            ).scalar()
-            if stored is not None:
-                return str(stored)
-        return None
+    def pattern_codes(self, challenge: str, codes: Mapping[int, str]) -> set[int]:
+        if not codes:
+            return set()
+        stored = self.conn.execute(
+            _insert(self.conn)(coupon_t)
+            .on_conflict_do_nothing(index_elements=["campaign", "code"])
+            .returning(coupon_t.c.code),
+            [
+                {"campaign": challenge, "code": code, "prize": REWARD, "position": None, "seq": n}
+                for n, code in codes.items()
+            ],
+        ).scalars()
+        free = set(stored)
+        return {n for n, code in codes.items() if code in free}
 
-    def set_coupon(self, key: Key, code: str) -> None:
-        self.conn.execute(update(entry_t).where(*_entry_is(key)).values(coupon=code))
+    def complete(self, done: Sequence[Completed], at: datetime) -> None:
+        if done:
+            self.conn.execute(
+                entry_t.insert(),
+                [
+                    {
+                        "challenge": d.key[0],
+                        "customer": d.key[1],
+                        "window": d.key[2],
+                        "completed_at": at,
+                        "ordinal": d.ordinal,
+                        "coupon": d.coupon,
+                    }
+                    for d in done
+                ],
+            )
 
-    def grant_plays(self, campaign: str, scope: str, count: int) -> None:
-        insert = _insert(self.conn)(counter_t).values(campaign=campaign, scope=scope, value=count)
+    def grant_plays(self, grants: Sequence[tuple[str, str, int]]) -> None:
+        summed: dict[tuple[str, str], int] = {}
+        for campaign, scope, count in grants:  # each row once in the statement
+            summed[(campaign, scope)] = summed.get((campaign, scope), 0) + count
+        if not summed:
+            return
+        insert = _insert(self.conn)(counter_t)
         self.conn.execute(
             insert.on_conflict_do_update(
                 index_elements=["campaign", "scope"],
                 set_={"value": counter_t.c.value + insert.excluded.value},
-            )
+            ),
+            [{"campaign": c, "scope": s, "value": n} for (c, s), n in summed.items()],
         )
 
-    def grant_points(self, customer: str, source: str, points: int, at: datetime) -> None:
-        self.conn.execute(
-            _insert(self.conn)(points_t)
-            .values(customer=customer, source=source, points=points, at=at)
-            .on_conflict_do_nothing(index_elements=["customer", "source"])
-        )
+    def grant_points(self, grants: Sequence[tuple[str, str, int]], at: datetime) -> None:
+        if grants:
+            self.conn.execute(
+                _insert(self.conn)(points_t).on_conflict_do_nothing(
+                    index_elements=["customer", "source"]
+                ),
+                [
+                    {"customer": customer, "source": source, "points": points, "at": at}
+                    for customer, source, points in grants
+                ],
+            )
 
 
 _ORDER_TYPES = ("order.paid", "order.refunded")
 
+# PostgreSQL: many rows as one array per column, so that the statement's text, short and the
+# same whatever the number of rows, is parsed once (psycopg parses a query's text each time it
+# changes, and a multi-row VALUES of 500 rows is long to parse).
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS BIGINT[])) AS k")
+_PG_APPEND = text(
+    """\
+INSERT INTO gamify_event (id, type, customer, occurred_at, received_at, order_id, payload)
+SELECT * FROM unnest(
+  CAST(:id AS VARCHAR[]), CAST(:type AS VARCHAR[]), CAST(:customer AS VARCHAR[]),
+  CAST(:occurred_at AS TIMESTAMPTZ[]), CAST(:received_at AS TIMESTAMPTZ[]),
+  CAST(:order_id AS VARCHAR[]), CAST(:payload AS TEXT[]))
+ON CONFLICT (id) DO NOTHING
+RETURNING id"""
+)
+_PG_ADD = text(
+    """\
+INSERT INTO gamify_progress
+  (challenge, customer, "window", step, source, order_id, period, units, refunded, at)
+SELECT c, cu, w, st, so, o, pe, u, 0, CAST(:at AS TIMESTAMPTZ)
+  FROM unnest(
+    CAST(:challenge AS VARCHAR[]), CAST(:customer AS VARCHAR[]), CAST(:window AS VARCHAR[]),
+    CAST(:step AS VARCHAR[]), CAST(:source AS VARCHAR[]), CAST(:order_id AS VARCHAR[]),
+    CAST(:period AS VARCHAR[]), CAST(:units AS BIGINT[])) AS r(c, cu, w, st, so, o, pe, u)
+ON CONFLICT DO NOTHING"""
+)
 
-def _entry_is(key: Key) -> tuple[Any, ...]:
-    challenge, customer, window = key
-    c = entry_t.c
-    return (c.challenge == challenge, c.customer == customer, c.window == window)
+
+def _event_columns(events: Sequence[Event], received_at: datetime) -> dict[str, list[Any]]:
+    """The events as one list per column, sorted by id (see the module's docstring)."""
+    ordered = sorted(events, key=lambda e: e.id)
+    return {
+        "id": [e.id for e in ordered],
+        "type": [e.type for e in ordered],
+        "customer": [e.customer for e in ordered],
+        "occurred_at": [e.occurred_at for e in ordered],
+        "received_at": [received_at] * len(ordered),
+        "order_id": [e.order_id for e in ordered],
+        "payload": [e.payload_json() for e in ordered],
+    }
+
+
+def _read_params(keys: Collection[Key], order_ids: Collection[str]) -> dict[str, list[str]]:
+    return {
+        "challenges": sorted({k[0] for k in keys}),
+        "customers": sorted({k[1] for k in keys}),
+        "orders": sorted(order_ids),
+    }
+
+
+def _read_rows(
+    rows: Iterable[Any], keys: Collection[Key]
+) -> tuple[dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
+    """The rows of :func:`_read_statement` (by position: driver rows or SQLAlchemy's)."""
+    found: dict[Key, Tally] = {key: Tally() for key in keys}
+    payloads: list[tuple[str, str, str]] = []
+    given: list[StoredContribution] = []
+    for kind, a, b, c, d, e, f, n, m, x in rows:
+        if kind == "p":
+            _tally_progress(found, a, b, c, d, e, n, m)
+        elif kind == "e":
+            _tally_entry(found, a, b, c, n, d)
+        elif kind == "o":
+            payloads.append((str(c), str(b), x))
+        else:
+            given.append(StoredContribution(a, b, c, d, e, int(n), x, f, int(m)))
+    payloads.sort()  # by when they occurred, then id
+    return found, order_facts(json.loads(p) for _, _, p in payloads), given
+
+
+@dataclass(frozen=True)
+class _PgSql:
+    lock: str
+    append: str
+    read: tuple[str, ...]
+
+
+@cache
+def _pg_sql() -> _PgSql:
+    """The statements :meth:`SqlProgressTransaction.start` sends straight to psycopg."""
+    dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+    return _PgSql(
+        lock=str(_PG_LOCK.compile(dialect=dialect)),
+        append=str(_PG_APPEND.compile(dialect=dialect)),
+        read=tuple(str(part.compile(dialect=dialect)) for part in _read_parts(True)),
+    )
+
+
+def _among(column: Any, name: str, postgres: bool) -> Any:
+    """``column`` among the list parameter ``name``: one array parameter on PostgreSQL (the
+    statement's text, and so its parsing, the same whatever the list's length), an expanding
+    IN list on SQLite."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@cache
+def _read_statement(postgres: bool) -> Any:
+    """What an event's transaction reads, in one round trip: the union of
+    :func:`_read_parts`."""
+    return union_all(*_read_parts(postgres))
+
+
+@cache
+def _read_parts(postgres: bool) -> tuple[Any, ...]:
+    """The windows' progress by step and period (``p``), their completions (``e``), the
+    orders' events (``o``) and what the orders gave (``c``). One shape of ten columns (the
+    last is ``x``: ``t`` is a Row's own attribute); parameters ``challenges``, ``customers``,
+    ``orders``. PostgreSQL plans their union slower than it runs it, so in a pipeline they
+    go as four statements, planned in a fraction of the time."""
+    p, e, ev = progress_t.c, entry_t.c, event_t.c
+
+    def text_(value: Any) -> Any:
+        return cast(value, String)
+
+    def big(value: Any) -> Any:
+        return cast(value, BigInteger)
+
+    def kind(name: str) -> Any:
+        return literal_column(f"'{name}'")
+
+    none = null()
+    zero: Any = literal_column("0")  # constants, not parameters
+    one: Any = literal_column("1")
+    net = p.units - p.refunded
+    windows = (
+        _among(p.challenge, "challenges", postgres),
+        _among(p.customer, "customers", postgres),
+    )
+    progress = (
+        select(
+            kind("p").label("kind"), text_(p.challenge).label("a"), text_(p.customer).label("b"),
+            text_(p.window).label("c"), text_(p.step).label("d"), text_(p.period).label("e"),
+            text_(none).label("f"), big(func.sum(net)).label("n"),
+            big(func.sum(case((net > zero, one), else_=zero))).label("m"), text_(none).label("x"),
+        )
+        .where(*windows)
+        .group_by(p.challenge, p.customer, p.window, p.step, p.period)
+    )  # fmt: skip
+    entries = select(
+        kind("e"), text_(e.challenge), text_(e.customer), text_(e.window), text_(e.coupon),
+        text_(none), text_(none), big(e.ordinal), big(none), text_(none),
+    ).where(
+        _among(e.challenge, "challenges", postgres), _among(e.customer, "customers", postgres)
+    )  # fmt: skip
+    orders = select(
+        kind("o"), text_(ev.order_id), text_(ev.id), text_(ev.occurred_at), text_(none),
+        text_(none), text_(none), big(none), big(none), text_(ev.payload),
+    ).where(
+        _among(ev.order_id, "orders", postgres), ev.type.in_([kind(t) for t in _ORDER_TYPES])
+    )  # fmt: skip
+    given = select(
+        kind("c"), text_(p.challenge), text_(p.customer), text_(p.window), text_(p.step),
+        text_(p.source), text_(p.period), big(p.units), big(p.refunded), text_(p.order_id),
+    ).where(_among(p.order_id, "orders", postgres))  # fmt: skip
+    return progress, entries, orders, given
+
+
+def _tally_progress(
+    found: dict[Key, Tally],
+    challenge: str,
+    customer: str,
+    window: str,
+    step: str,
+    period: str | None,
+    units: int,
+    counted: int,
+) -> None:
+    tally = found.get((challenge, customer, window))
+    if tally is None:
+        return
+    tally.units[step] = tally.units.get(step, 0) + int(units)
+    if period is not None:
+        tally.counted[(step, period)] = int(counted)
+
+
+def _tally_entry(
+    found: dict[Key, Tally],
+    challenge: str,
+    customer: str,
+    window: str,
+    ordinal: int | None,
+    coupon: str | None,
+) -> None:
+    tally = found.get((challenge, customer, window))
+    if tally is not None:
+        tally.completed = True
+        tally.rewarded = ordinal is not None
+        tally.coupon = coupon
 
 
 def _tallies(conn: Connection, keys: Collection[Key], attempts: bool) -> dict[Key, Tally]:
-    """Every key's tally, from three grouped reads over the keys' challenges and customers (the
-    primary keys' prefixes), whatever the number of keys."""
+    """Every key's tally, read over the keys' challenges and customers (the primary keys'
+    prefixes), whatever the number of keys; quiz attempts when asked."""
     found: dict[Key, Tally] = {key: Tally() for key in keys}
     if not keys:
         return found
-    challenges = sorted({k[0] for k in keys})
-    customers = sorted({k[1] for k in keys})
-    p = progress_t.c
-    net = p.units - p.refunded
-    rows = conn.execute(
-        select(
-            p.challenge,
-            p.customer,
-            p.window,
-            p.step,
-            p.period,
-            func.sum(net).label("units"),
-            func.sum(func.coalesce(func.nullif(func.sign(net), -1), 0)).label("counted"),
-        )
-        .where(p.challenge.in_(challenges), p.customer.in_(customers))
-        .group_by(p.challenge, p.customer, p.window, p.step, p.period)
-    )
-    for row in rows:
-        tally = found.get((row.challenge, row.customer, row.window))
-        if tally is None:
-            continue
-        tally.units[row.step] = tally.units.get(row.step, 0) + int(row.units)
-        if row.period is not None:
-            tally.counted[(row.step, row.period)] = int(row.counted)
-    e = entry_t.c
-    for entry in conn.execute(
-        select(e.challenge, e.customer, e.window, e.ordinal, e.coupon).where(
-            e.challenge.in_(challenges), e.customer.in_(customers)
-        )
-    ):
-        tally = found.get((entry.challenge, entry.customer, entry.window))
-        if tally is not None:
-            tally.completed = True
-            tally.rewarded = entry.ordinal is not None
-            tally.coupon = entry.coupon
+    postgres = conn.dialect.name == "postgresql"
+    params = {
+        "challenges": sorted({k[0] for k in keys}),
+        "customers": sorted({k[1] for k in keys}),
+        "orders": [],
+    }
+    for row in conn.execute(_read_statement(postgres), params):
+        if row.kind == "p":
+            _tally_progress(found, row.a, row.b, row.c, row.d, row.e, row.n, row.m)
+        elif row.kind == "e":
+            _tally_entry(found, row.a, row.b, row.c, row.n, row.d)
     if attempts:
         a = attempt_t.c
         for counted in conn.execute(
             select(a.challenge, a.customer, a.window, a.step, func.count().label("n"))
-            .where(a.challenge.in_(challenges), a.customer.in_(customers))
-            .group_by(a.challenge, a.customer, a.window, a.step)
+            .where(
+                _among(a.challenge, "challenges", postgres),
+                _among(a.customer, "customers", postgres),
+            )
+            .group_by(a.challenge, a.customer, a.window, a.step),
+            params,
         ):
             tally = found.get((counted.challenge, counted.customer, counted.window))
             if tally is not None:

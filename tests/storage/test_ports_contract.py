@@ -18,6 +18,7 @@ from gamify.core.events import parse_events
 from gamify.core.progress import Contribution, Reversal
 from gamify.services.ports import (
     CampaignLog,
+    Completed,
     ConfigRecord,
     GivenCoupon,
     NewEpoch,
@@ -216,7 +217,7 @@ def test_tallies_add_up_net_progress_and_what_counts_per_period(storage: Storage
     with storage.progress.transaction() as tx:
         tx.add([_contribution("e1", 10_000), _contribution("e2", 10_000)], NOW)
         tx.add([_contribution("e2", 99)], NOW)  # the same source again changes nothing
-        _, given = tx.orders({"o-e1"})
+        _, _, given = tx.read([], {"o-e1"})
         [first] = given
         tx.reverse([Reversal(first, 10_000)])
     tally = storage.progress.tallies([key, ("ch", "luis", "all")])[key]
@@ -228,17 +229,20 @@ def test_tallies_add_up_net_progress_and_what_counts_per_period(storage: Storage
 def test_completions_are_numbered_and_capped_and_codes_given_once(storage: Storage) -> None:
     storage.progress.setup("ch", ["P1", "P2"])
     storage.progress.setup("ch", ["P1", "P2"])  # every worker sets up: nothing doubles
+    ana, luis, eva = (("ch", c, "all") for c in ("ana", "luis", "eva"))
     with storage.progress.transaction() as tx:
-        assert tx.complete(("ch", "ana", "all"), NOW, 2) == 1
-        assert tx.pool_code("ch", 1) == "P1"
-        tx.set_coupon(("ch", "ana", "all"), "P1")
-        assert tx.complete(("ch", "luis", "all"), NOW, 2) == 2
-        assert tx.pool_code("ch", 2) == "P2"
-        assert tx.complete(("ch", "eva", "all"), NOW, 2) is None
-        assert tx.pool_code("ch", 3) is None
-        assert tx.pattern_code("ch", ["P1", "X-1"], 3) == "X-1"  # P1 is given already
-        tx.grant_points("ana", "challenge:ch:all", 50, NOW)
-        tx.grant_points("ana", "challenge:ch:all", 50, NOW)  # once per source
-    tallies = storage.progress.tallies([("ch", "ana", "all"), ("ch", "eva", "all")])
-    assert tallies[("ch", "ana", "all")].coupon == "P1" and tallies[("ch", "ana", "all")].rewarded
-    assert tallies[("ch", "eva", "all")].completed and not tallies[("ch", "eva", "all")].rewarded
+        assert tx.number_rewards("ch", 1, 2) == [1]
+        assert tx.pool_codes("ch", [1]) == ["P1"]
+        assert tx.number_rewards("ch", 2, 2) == [2]  # only one reward left
+        assert tx.pool_codes("ch", [2, 3]) == ["P2"]  # and the pool has one code left
+        assert tx.number_rewards("fresh", 2, None) == [1, 2]  # a row made when needed
+        assert tx.pattern_codes("ch", {3: "P1", 4: "X-1"}) == {4}  # P1 is given already
+        tx.complete([Completed(ana, 1, "P1"), Completed(luis, 2, "P2"), Completed(eva, None)], NOW)
+        tx.grant_points([("ana", "challenge:ch:all", 50)], NOW)
+        tx.grant_points([("ana", "challenge:ch:all", 50)], NOW)  # once per source
+    tallies = storage.progress.tallies([ana, eva])
+    assert tallies[ana].coupon == "P1" and tallies[ana].rewarded
+    assert tallies[eva].completed and not tallies[eva].rewarded
+    with storage.progress.transaction() as tx:
+        found, _, _ = tx.read([ana, ("ch", "zoe", "all")], [])
+    assert found[ana].completed and not found[("ch", "zoe", "all")].completed
