@@ -115,45 +115,30 @@ timezone: Europe/Madrid
 starts: 2020-01-01T00:00:00
 ends: 2099-01-01T00:00:00
 steps:
-  - id: orders
-    label: Orders
+  - id: steps
+    label: Steps
     event: {event}
-    where: {{min_total: {min_total}}}
-    count: 5
+    {where}count: 5
 reward:
   label: Gift
-  coupon: {{pattern: "B{n}-{{code:8}}"}}
-  points: 10
-"""
-OTHER_YAML = """\
-id: {id}
-game: challenge
-title: Bench challenge {id}
-timezone: Europe/Madrid
-starts: 2020-01-01T00:00:00
-ends: 2099-01-01T00:00:00
-steps:
-  - id: visits
-    label: Visits
-    event: {event}
-    count: 5
-reward:
-  label: Points
-  points: 5
+  {coupon}points: 10
 """
 
 
 def write_challenges(folder: Path, total: int, on_orders: int) -> None:
-    """``total`` challenge files, ``on_orders`` of them counting order.paid, the others one
-    custom event type each; any other challenge file of the folder is removed."""
+    """``total`` challenge files, ``on_orders`` of them counting order.paid (of 10 or more,
+    11 or more…; a coupon as the reward), the others one custom event type each (points); any
+    other challenge file of the folder is removed."""
     for old in folder.glob("bench-*.yaml"):
         old.unlink()
     for n in range(total):
         name = f"bench-{n:03d}"
-        text = (
-            CHALLENGE_YAML.format(id=name, event="order.paid", min_total=10 + n, n=n)
-            if n < on_orders
-            else OTHER_YAML.format(id=name, event=f"store.visit_{n}")
+        orders = n < on_orders
+        text = CHALLENGE_YAML.format(
+            id=name,
+            event="order.paid" if orders else f"store.visit_{n}",
+            where=f"where: {{min_total: {10 + n}}}\n    " if orders else "",
+            coupon=f'coupon: {{pattern: "B{n}-{{code:8}}"}}\n  ' if orders else "",
         )
         (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
 

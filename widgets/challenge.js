@@ -274,17 +274,9 @@ legend {
   const english = (key, vars = {}) =>
     (STRINGS.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k]);
 
-  // h("button", {class: "x", onclick: f}, "text" or [nodes]): text goes in as text nodes only.
-  const h = (tag, attrs = {}, kids = []) => {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-      else if (v != null && v !== false) el.setAttribute(k, v === true ? "" : v);
-    }
-    if (typeof kids === "string") el.textContent = kids;
-    else el.append(...kids.filter((kid) => kid != null && kid !== false));
-    return el;
-  };
+  // the frame's h("button", {class: "x", onclick: f}, "text" or [nodes]): the frame is loaded
+  // before any module it shows, so its helpers are there when the card is made
+  const h = (...args) => window.gamify.frame.h(...args);
 
   const create = (el, options) => {
     const o = { ...DEFAULTS, ...options };

@@ -412,6 +412,7 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     return { host, say };
   };
 
-  // copyCode: the coupon's copy button, shared with the modules that show a coupon (challenge.js)
-  window.gamify.register("frame", Object.freeze({ create, copyCode: copy, DEFAULTS, STRINGS, CSS }));
+  // h and copyCode, shared with the modules the frame loads after itself (challenge.js)
+  const shared = { h, copyCode: copy };
+  window.gamify.register("frame", Object.freeze({ create, ...shared, DEFAULTS, STRINGS, CSS }));
 })();

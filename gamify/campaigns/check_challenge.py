@@ -66,11 +66,7 @@ class ChallengeChecker(ScheduleChecks, PrizeChecks):
         challenge_id = self.slug(n) if (n := f("id")) else None
         title = self.text(n) if (n := f("title")) else None
         description = self.text(n) if (n := f("description")) else None
-        timezone = self.timezone(n) if (n := f("timezone")) else None
-        starts = self.moment(n, timezone) if (n := f("starts")) else None
-        ends = self.moment(n, timezone) if (n := f("ends")) else None
-        if starts and ends and ends <= starts and (n := f("ends")):
-            self.report(n, f"must be after starts ({fields['starts'].text})", shown(n))
+        timezone, starts, ends = self.schedule(fields)
         steps = self.steps(n) if (n := f("steps")) else None
         complete = self.choice(n, COMPLETES) if (n := f("complete")) else "all"
         repeat = self.choice(n, REPEATS) if (n := f("repeat")) else "never"

@@ -3,6 +3,7 @@ budgets."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import cast
@@ -32,6 +33,18 @@ class ScheduleChecks(Checker):
             self.report(node, f"must be {expected}{suggest(name, iana_timezones())}", shown(node))
             return None
         return name
+
+    def schedule(
+        self, fields: Mapping[str, Located]
+    ) -> tuple[str | None, datetime | None, datetime | None]:
+        """The time zone, the start and the end (after the start) of a game or challenge."""
+        f = fields.get
+        timezone = self.timezone(n) if (n := f("timezone")) else None
+        starts = self.moment(n, timezone) if (n := f("starts")) else None
+        ends = self.moment(n, timezone) if (n := f("ends")) else None
+        if starts and ends and ends <= starts and (n := f("ends")):
+            self.report(n, f"must be after starts ({fields['starts'].text})", shown(n))
+        return timezone, starts, ends
 
     def moment(self, node: Located, timezone: str | None) -> datetime | None:
         """Naive times and bare dates are local to the campaign's zone; stored in UTC."""

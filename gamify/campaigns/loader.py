@@ -24,7 +24,6 @@ from gamify.campaigns.checks import (
     MAX_TEXT,
     PRIZE_KEYS,
     located_issue,
-    shown,
     suggest,
 )
 from gamify.campaigns.yaml_nodes import Located, parse_yaml
@@ -223,11 +222,7 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
         game = self.choice(n, (*GAMES, "challenge")) if (n := f("game")) else None
         title = self.text(n) if (n := f("title")) else None
         description = self.text(n) if (n := f("description")) else None
-        timezone = self.timezone(n) if (n := f("timezone")) else None
-        starts = self.moment(n, timezone) if (n := f("starts")) else None
-        ends = self.moment(n, timezone) if (n := f("ends")) else None
-        if starts and ends and ends <= starts and (n := f("ends")):
-            self.report(n, f"must be after starts ({fields['starts'].text})", shown(n))
+        timezone, starts, ends = self.schedule(fields)
         limits = self.limits(n) if (n := f("limits")) else ()
         budget = self.budget(n) if (n := f("budget")) else Budget()
         prizes = self.prizes(n) if (n := f("prizes")) else None

@@ -166,6 +166,10 @@ class Reward:
     plays: ExtraPlays | None = None
     points: int | None = None
 
+    def plays_json(self) -> dict[str, Any] | None:
+        """The extra plays as the API shows them."""
+        return {"campaign": self.plays.campaign, "count": self.plays.count} if self.plays else None
+
 
 @dataclass(frozen=True)
 class Window:

@@ -55,11 +55,7 @@ class Granted:
         if self.rewarded:
             shown["coupon"] = self.coupon
             shown["points"] = reward.points
-            shown["plays"] = (
-                {"campaign": reward.plays.campaign, "count": reward.plays.count}
-                if reward.plays
-                else None
-            )
+            shown["plays"] = reward.plays_json()
             shown["value"] = float(reward.value) if reward.value is not None else None
         return shown
 

@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, func, select, update
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
 from gamify.services.ports import (
@@ -24,7 +23,7 @@ from gamify.services.ports import (
     Pool,
     PoolConflict,
 )
-from gamify.storage.database import writing
+from gamify.storage.database import dialect_insert, insert_missing, writing
 from gamify.storage.locks import campaign_lock_key
 from gamify.storage.tables import (
     campaign_t,
@@ -53,14 +52,14 @@ class SqlCampaignLog:
         now: datetime,
     ) -> None:
         with writing(self.engine) as conn:
-            _insert_missing(conn, campaign_t, [{"id": campaign}], ["id"])
+            insert_missing(conn, campaign_t, [{"id": campaign}], ["id"])
             version = {
                 "campaign": campaign,
                 "config_hash": config.config_hash,
                 "config": config.config,
                 "created_at": now,
             }
-            _insert_missing(conn, config_t, [version], ["campaign", "config_hash"])
+            insert_missing(conn, config_t, [version], ["campaign", "config_hash"])
             epoch = {
                 "campaign": campaign,
                 "epoch": 0,
@@ -68,14 +67,14 @@ class SqlCampaignLog:
                 "commitment": epoch_zero.commitment,
                 "opened_at": now,
             }
-            _insert_missing(conn, epoch_t, [epoch], ["campaign", "epoch"])
+            insert_missing(conn, epoch_t, [epoch], ["campaign", "epoch"])
             for pool in pools:
                 rows = [
                     {"campaign": campaign, "code": code, "prize": pool.prize, "position": i}
                     for i, code in enumerate(pool.codes)
                 ]
-                _insert_missing(conn, coupon_t, rows, ["campaign", "code"])
-                _check_pool(conn, campaign, pool)  # raising rolls all of this back
+                insert_missing(conn, coupon_t, rows, ["campaign", "code"])
+                check_pool(conn, campaign, pool)  # raising rolls all of this back
             _count_awards_once(conn, campaign)
 
     def reveal_open_epoch(self, campaign: str, now: datetime) -> None:
@@ -215,21 +214,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
-def _insert_missing(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]
-) -> None:
-    """Insert the rows not there yet. One execution of many parameter sets: SQLAlchemy sends
-    them in batches, so a pool of 100,000 codes stays under the drivers' parameter limits."""
-    if rows:
-        conn.execute(_insert(conn)(table).on_conflict_do_nothing(index_elements=keys), rows)
-
-
-def _check_pool(conn: Connection, campaign: str, pool: Pool) -> None:
-    """Every code of the pool must be one of its prize's pool codes in the database."""
+def check_pool(conn: Connection, campaign: str, pool: Pool) -> None:
+    """Every code of the pool must be one of its prize's pool codes in the database (a
+    challenge's reward pool too: its campaign is the challenge)."""
     for start in range(0, len(pool.codes), _CODES_PER_QUERY):
         chunk = list(pool.codes[start : start + _CODES_PER_QUERY])
         taken = conn.execute(
@@ -269,7 +256,7 @@ def _count_awards_once(conn: Connection, campaign: str) -> None:
     ).all()
     rows = [{"campaign": campaign, "scope": f"prize:{a}", "value": n} for a, n in awards]
     rows.append({"campaign": campaign, "scope": AWARDS_COUNTED, "value": 1})
-    insert = _insert(conn)(counter_t)
+    insert = dialect_insert(conn)(counter_t)
     conn.execute(
         insert.on_conflict_do_update(
             index_elements=["campaign", "scope"], set_={"value": insert.excluded.value}

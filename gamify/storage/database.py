@@ -18,8 +18,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy import exc as exc_sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from gamify.core.errors import GamifyError
@@ -95,6 +96,20 @@ def writing(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(gamify_write=True)
         with connection.begin():
             yield connection
+
+
+def dialect_insert(conn: Connection) -> Any:
+    """``insert`` of the connection's dialect, for ``ON CONFLICT`` clauses."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def insert_missing(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    """Insert the rows not there yet. One execution of many parameter sets: SQLAlchemy sends
+    them in batches, so a pool of 100,000 codes stays under the drivers' parameter limits."""
+    if rows:
+        conn.execute(dialect_insert(conn)(table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
 class SchemaBehind(GamifyError):

@@ -39,7 +39,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
@@ -53,8 +52,9 @@ from gamify.core.progress import (
     Tally,
     order_facts,
 )
-from gamify.services.ports import Completed, Pool, PoolConflict
-from gamify.storage.database import writing
+from gamify.services.ports import Completed, Pool
+from gamify.storage.campaign_log import check_pool
+from gamify.storage.database import dialect_insert, insert_missing, writing
 from gamify.storage.locks import customer_lock_key
 from gamify.storage.tables import (
     attempt_t,
@@ -70,11 +70,6 @@ from gamify.storage.tables import (
 REWARD = "reward"
 """The prize name of a challenge's reward codes in ``gamify_coupon`` (its campaign: the
 challenge's id, which no game shares)."""
-_CODES_PER_QUERY = 500
-
-
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 class SqlProgressStore:
@@ -88,35 +83,13 @@ class SqlProgressStore:
 
     def setup(self, challenge: str, pool: Sequence[str]) -> None:
         with writing(self.engine) as conn:
-            conn.execute(
-                _insert(conn)(challenge_t)
-                .values(id=challenge, winners=0)
-                .on_conflict_do_nothing(index_elements=["id"])
-            )
-            if not pool:
-                return
+            insert_missing(conn, challenge_t, [{"id": challenge, "winners": 0}], ["id"])
             rows = [
                 {"campaign": challenge, "code": code, "prize": REWARD, "position": i}
                 for i, code in enumerate(pool)
             ]
-            conn.execute(
-                _insert(conn)(coupon_t).on_conflict_do_nothing(index_elements=["campaign", "code"]),
-                rows,
-            )
-            for start in range(0, len(pool), _CODES_PER_QUERY):
-                chunk = list(pool[start : start + _CODES_PER_QUERY])
-                taken = conn.execute(
-                    select(coupon_t.c.code, coupon_t.c.prize, coupon_t.c.position)
-                    .where(
-                        coupon_t.c.campaign == challenge,
-                        coupon_t.c.code.in_(chunk),
-                        (coupon_t.c.prize != REWARD) | coupon_t.c.position.is_(None),
-                    )
-                    .limit(1)
-                ).first()
-                if taken is not None:
-                    held = Pool(0, REWARD, pool)
-                    raise PoolConflict(held, taken.code, taken.prize, taken.position is None)
+            insert_missing(conn, coupon_t, rows, ["campaign", "code"])
+            check_pool(conn, challenge, Pool(0, REWARD, pool))  # raising rolls all back
 
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         with self.engine.connect() as conn:
@@ -148,9 +121,7 @@ class SqlProgressTransaction:
         sql = _pg_sql()
         with driver.pipeline():
             if customers:
-                driver.execute(
-                    sql.lock, {"keys": sorted({customer_lock_key(c) for c in customers})}
-                )
+                driver.execute(sql.lock, _lock_params(customers))
             inserted = driver.execute(sql.append, _event_columns(events, received_at))
             params = _read_params(keys, order_ids)
             reads = [driver.execute(part, params) for part in sql.read] if keys or order_ids else []
@@ -161,25 +132,14 @@ class SqlProgressTransaction:
     def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
         if not events:
             return set()
-        ordered = sorted(events, key=lambda e: e.id)
+        columns = _event_columns(events, received_at)
         if self.postgres:
-            return set(self.conn.execute(_PG_APPEND, _event_columns(events, received_at)).scalars())
-        rows = [
-            {
-                "id": e.id,
-                "type": e.type,
-                "customer": e.customer,
-                "occurred_at": e.occurred_at,
-                "received_at": received_at,
-                "order_id": e.order_id,
-                "payload": e.payload_json(),
-            }
-            for e in ordered
-        ]
+            return set(self.conn.execute(_PG_APPEND, columns).scalars())
+        rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         # Many parameter sets of one cached statement: SQLAlchemy sends them as one multi-row
         # INSERT … RETURNING ("insertmanyvalues"), compiled once per process.
         stored = self.conn.execute(
-            _insert(self.conn)(event_t)
+            dialect_insert(self.conn)(event_t)
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(event_t.c.id),
             rows,
@@ -189,8 +149,7 @@ class SqlProgressTransaction:
     def lock_customers(self, customers: Collection[str]) -> None:
         if not self.postgres or not customers:
             return  # SQLite: BEGIN IMMEDIATE holds the database's write lock already
-        keys = sorted({customer_lock_key(c) for c in customers})
-        self.conn.execute(_PG_LOCK, {"keys": keys})
+        self.conn.execute(_PG_LOCK, _lock_params(customers))
 
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         return _tallies(self.conn, keys, attempts)
@@ -215,7 +174,7 @@ class SqlProgressTransaction:
             return
         rows = [{**vars(c), "refunded": 0, "at": at} for c in contributions]
         self.conn.execute(
-            _insert(self.conn)(progress_t).on_conflict_do_nothing(
+            dialect_insert(self.conn)(progress_t).on_conflict_do_nothing(
                 index_elements=["challenge", "customer", "window", "step", "source"]
             ),
             rows,
@@ -274,7 +233,7 @@ class SqlProgressTransaction:
         before = self.conn.execute(locked).scalar()
         if before is None:  # a challenge loaded while this request ran: its row comes now
             self.conn.execute(
-                _insert(self.conn)(challenge_t)
+                dialect_insert(self.conn)(challenge_t)
                 .values(id=challenge, winners=0)
                 .on_conflict_do_nothing(index_elements=["id"])
             )
@@ -307,7 +266,7 @@ class SqlProgressTransaction:
         if not codes:
             return set()
         stored = self.conn.execute(
-            _insert(self.conn)(coupon_t)
+            dialect_insert(self.conn)(coupon_t)
             .on_conflict_do_nothing(index_elements=["campaign", "code"])
             .returning(coupon_t.c.code),
             [
@@ -341,7 +300,7 @@ class SqlProgressTransaction:
             summed[(campaign, scope)] = summed.get((campaign, scope), 0) + count
         if not summed:
             return
-        insert = _insert(self.conn)(counter_t)
+        insert = dialect_insert(self.conn)(counter_t)
         self.conn.execute(
             insert.on_conflict_do_update(
                 index_elements=["campaign", "scope"],
@@ -353,7 +312,7 @@ class SqlProgressTransaction:
     def grant_points(self, grants: Sequence[tuple[str, str, int]], at: datetime) -> None:
         if grants:
             self.conn.execute(
-                _insert(self.conn)(points_t).on_conflict_do_nothing(
+                dialect_insert(self.conn)(points_t).on_conflict_do_nothing(
                     index_elements=["customer", "source"]
                 ),
                 [
@@ -406,6 +365,12 @@ def _event_columns(events: Sequence[Event], received_at: datetime) -> dict[str, 
     }
 
 
+def _lock_params(customers: Collection[str]) -> dict[str, list[int]]:
+    """The customers' lock keys in one order for every transaction (no two wait on each
+    other)."""
+    return {"keys": sorted({customer_lock_key(c) for c in customers})}
+
+
 def _read_params(keys: Collection[Key], order_ids: Collection[str]) -> dict[str, list[str]]:
     return {
         "challenges": sorted({k[0] for k in keys}),
@@ -422,14 +387,18 @@ def _read_rows(
     payloads: list[tuple[str, str, str]] = []
     given: list[StoredContribution] = []
     for kind, a, b, c, d, e, f, n, m, x in rows:
-        if kind == "p":
-            _tally_progress(found, a, b, c, d, e, n, m)
-        elif kind == "e":
-            _tally_entry(found, a, b, c, n, d)
-        elif kind == "o":
+        if kind == "o":  # an order's event: occurred at c, id b, payload x
             payloads.append((str(c), str(b), x))
-        else:
+        elif kind == "c":  # what an order gave
             given.append(StoredContribution(a, b, c, d, e, int(n), x, f, int(m)))
+        elif (tally := found.get((a, b, c))) is None:
+            continue  # a window of the read's challenges and customers not asked for
+        elif kind == "p":  # progress of step d in period e
+            tally.units[d] = tally.units.get(d, 0) + int(n)
+            if e is not None:
+                tally.counted[(d, e)] = int(m)
+        else:  # completed: reward number n, coupon d
+            tally.completed, tally.rewarded, tally.coupon = True, n is not None, d
     payloads.sort()  # by when they occurred, then id
     return found, order_facts(json.loads(p) for _, _, p in payloads), given
 
@@ -523,56 +492,14 @@ def _read_parts(postgres: bool) -> tuple[Any, ...]:
     return progress, entries, orders, given
 
 
-def _tally_progress(
-    found: dict[Key, Tally],
-    challenge: str,
-    customer: str,
-    window: str,
-    step: str,
-    period: str | None,
-    units: int,
-    counted: int,
-) -> None:
-    tally = found.get((challenge, customer, window))
-    if tally is None:
-        return
-    tally.units[step] = tally.units.get(step, 0) + int(units)
-    if period is not None:
-        tally.counted[(step, period)] = int(counted)
-
-
-def _tally_entry(
-    found: dict[Key, Tally],
-    challenge: str,
-    customer: str,
-    window: str,
-    ordinal: int | None,
-    coupon: str | None,
-) -> None:
-    tally = found.get((challenge, customer, window))
-    if tally is not None:
-        tally.completed = True
-        tally.rewarded = ordinal is not None
-        tally.coupon = coupon
-
-
 def _tallies(conn: Connection, keys: Collection[Key], attempts: bool) -> dict[Key, Tally]:
     """Every key's tally, read over the keys' challenges and customers (the primary keys'
     prefixes), whatever the number of keys; quiz attempts when asked."""
-    found: dict[Key, Tally] = {key: Tally() for key in keys}
     if not keys:
-        return found
+        return {}
     postgres = conn.dialect.name == "postgresql"
-    params = {
-        "challenges": sorted({k[0] for k in keys}),
-        "customers": sorted({k[1] for k in keys}),
-        "orders": [],
-    }
-    for row in conn.execute(_read_statement(postgres), params):
-        if row.kind == "p":
-            _tally_progress(found, row.a, row.b, row.c, row.d, row.e, row.n, row.m)
-        elif row.kind == "e":
-            _tally_entry(found, row.a, row.b, row.c, row.n, row.d)
+    params = _read_params(keys, ())
+    found, _, _ = _read_rows(conn.execute(_read_statement(postgres), params), keys)
     if attempts:
         a = attempt_t.c
         for counted in conn.execute(

@@ -24,6 +24,7 @@ from gamify.web.blueprint import blueprint
 from gamify.web.http import (
     CAMPAIGN_ID,
     LANGUAGES,
+    find_any,
     find_campaign,
     json_object_body,
     json_response,
@@ -63,11 +64,9 @@ def list_campaigns() -> Response:
 def campaign_detail(campaign_id: str) -> Response:
     current = state()
     customer = customer_id(required=False)
-    if CAMPAIGN_ID.fullmatch(campaign_id) and isinstance(
-        current.registry.find(campaign_id), Challenge
-    ):
-        return challenge_view(current, current.registry.challenge(campaign_id), customer)
-    campaign = find_campaign(current, campaign_id)
+    campaign = find_any(current, campaign_id)
+    if isinstance(campaign, Challenge):
+        return challenge_view(current, campaign, customer)
     now = current.service.clock()
     lang = negotiate(campaign.title.languages)
     epochs = current.service.epochs(campaign.id)

@@ -4,9 +4,11 @@ their progress, and a quiz attempt graded on the server."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Response
 
-from gamify.core.challenge import Challenge, Step, Window
+from gamify.core.challenge import Challenge, Reward, Step, Window
 from gamify.core.errors import CampaignNotFound, InvalidRequest
 from gamify.core.progress import Tally
 from gamify.core.rules import iso_utc
@@ -15,16 +17,17 @@ from gamify.web import shapes
 from gamify.web.api_events import announce
 from gamify.web.auth import customer_id
 from gamify.web.blueprint import blueprint
-from gamify.web.http import CAMPAIGN_ID, json_object_body, json_response, negotiate
+from gamify.web.http import find_any, json_object_body, json_response, negotiate
 from gamify.web.state import GamifyState, state
 
 _QUIZ_KEYS = frozenset({"step", "answers"})
 
 
 def find_challenge(current: GamifyState, campaign_id: str) -> Challenge:
-    if not CAMPAIGN_ID.fullmatch(campaign_id):
+    found = find_any(current, campaign_id)
+    if not isinstance(found, Challenge):
         raise CampaignNotFound(campaign_id)
-    return current.registry.challenge(campaign_id)
+    return found
 
 
 def challenge_view(current: GamifyState, challenge: Challenge, customer: str | None) -> Response:
@@ -54,11 +57,7 @@ def challenge_view(current: GamifyState, challenge: Challenge, customer: str | N
             "label": reward.label.get(lang),
             "value": float(reward.value) if reward.value is not None else None,
             "points": reward.points,
-            "plays": (
-                {"campaign": reward.plays.campaign, "count": reward.plays.count}
-                if reward.plays
-                else None
-            ),
+            "plays": _plays(reward),
             "coupon": reward.coupon is not None,
         },
     }
@@ -110,6 +109,10 @@ def quiz(campaign_id: str) -> Response:
     return json_response(answer)
 
 
+def _plays(reward: Reward) -> shapes.ExtraPlays | None:
+    return cast("shapes.ExtraPlays | None", reward.plays_json())  # the shape it declares
+
+
 def _step(step: Step, lang: str) -> shapes.ChallengeStep:
     view: shapes.ChallengeStep = {
         "id": step.id,
@@ -140,11 +143,7 @@ def _standing(
     shown_reward: shapes.MyReward = {
         "label": reward.label.get(lang),
         "points": reward.points,
-        "plays": (
-            {"campaign": reward.plays.campaign, "count": reward.plays.count}
-            if reward.plays
-            else None
-        ),
+        "plays": _plays(reward),
     }
     if tally.completed:
         shown_reward["rewarded"] = tally.rewarded

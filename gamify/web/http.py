@@ -12,6 +12,7 @@ from flask import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from gamify.core.campaign import Campaign
+from gamify.core.challenge import AnyCampaign
 from gamify.core.errors import CampaignNotFound, InvalidRequest, NotFound
 from gamify.web.state import GamifyState, state
 
@@ -28,11 +29,16 @@ def json_response(body: Any, status: int = 200, vary: Iterable[str] = ()) -> Res
     return response
 
 
-def find_campaign(current: GamifyState, campaign_id: str) -> Campaign:
-    """A game (wheel, scratch): what is played, drawn and verified."""
+def find_any(current: GamifyState, campaign_id: str) -> AnyCampaign:
+    """The game or challenge named in the path."""
     if not CAMPAIGN_ID.fullmatch(campaign_id):
         raise CampaignNotFound(campaign_id)
-    found = current.registry.find(campaign_id)
+    return current.registry.find(campaign_id)
+
+
+def find_campaign(current: GamifyState, campaign_id: str) -> Campaign:
+    """A game (wheel, scratch): what is played, drawn and verified."""
+    found = find_any(current, campaign_id)
     if not isinstance(found, Campaign):
         raise NotFound(
             f"{campaign_id!r} is a challenge: it is not played or drawn; its progress comes "
