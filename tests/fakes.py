@@ -316,6 +316,9 @@ class MemoryProgress:
         with self.lock:
             return MemoryProgressTransaction(self).tallies(keys, attempts=attempts)
 
+    def reset(self) -> None:
+        """Nothing to reconnect."""
+
 
 class MemoryProgressTransaction:
     def __init__(self, store: MemoryProgress) -> None:
@@ -383,7 +386,8 @@ class MemoryProgressTransaction:
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
         for c in contributions:
             slot = (c.challenge, c.customer, c.window, c.step, c.source)
-            self.data.contributions.setdefault(slot, StoredContribution(**vars(c)))
+            assert slot not in self.data.contributions, f"{slot} was added already"
+            self.data.contributions[slot] = StoredContribution(**vars(c))
 
     def reverse(self, reversals: Sequence[Reversal]) -> None:
         for r in reversals:

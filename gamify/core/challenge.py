@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -116,8 +117,8 @@ class Step:
             return self.target
         return Decimal(self.count or 1)
 
-    @property
-    def goal_units(self) -> int:
+    @cached_property
+    def goal_units(self) -> int:  # asked for by every event a step takes
         return int(self.goal * UNITS)
 
     def takes(self, payload: Mapping[str, Any]) -> bool:

@@ -137,6 +137,10 @@ class Plan:
     """Which event completed each window."""
 
 
+Matched = dict[str, list[tuple[Challenge, Step, Window]]]
+"""Events' steps (with the window each event falls in) by event id."""
+
+
 class ChallengeIndex:
     """The running challenges' steps by the event type they take, so an event costs the steps
     that listen to its type, not a scan of every challenge."""
@@ -160,11 +164,16 @@ class ChallengeIndex:
                 found.append((challenge, step, window))
         return found
 
-    def keys_for(self, events: Sequence[Event]) -> set[Key]:
+    def match(self, events: Sequence[Event]) -> Matched:
+        """Each event's steps, by event id: worked out once per request."""
+        return {event.id: self.steps_for(event) for event in events}
+
+    def keys_for(self, events: Sequence[Event], matched: Matched | None = None) -> set[Key]:
+        found = matched if matched is not None else self.match(events)
         return {
             (challenge.id, event.customer, window.key)
             for event in events
-            for challenge, _, window in self.steps_for(event)
+            for challenge, _, window in found[event.id]
         }
 
 
@@ -189,12 +198,13 @@ def plan(
     tallies: Mapping[Key, Tally],
     orders: Mapping[str, OrderFacts],
     order_contributions: Sequence[StoredContribution],
+    matched: Matched | None = None,
 ) -> Plan:
     """What ``events`` (stored just now, in order) do to the challenges' progress.
 
     ``tallies`` holds every key :meth:`ChallengeIndex.keys_for` names, ``orders`` the facts of
     the events' orders and ``order_contributions`` what those orders gave so far; the tallies
-    are updated in place as the plan goes.
+    are updated in place as the plan goes; ``matched``, the events' steps if known already.
     """
     result = Plan()
     by_order: dict[str, list[StoredContribution]] = {}
@@ -209,12 +219,14 @@ def plan(
     given: set[tuple[Key, str, str]] = {
         (s.key, s.step, s.order_id) for s in order_contributions if s.order_id is not None
     }
+    refunds_follow = any(e.type == "order.refunded" for e in events)
     for event in events:
         moved: list[StepProgress] = []
         if event.type == "order.refunded":
             moved = _refund(index, event, tallies, orders, by_order, refunded, result)
         else:
-            for challenge, step, window in index.steps_for(event):
+            found = matched[event.id] if matched is not None else index.steps_for(event)
+            for challenge, step, window in found:
                 key = (challenge.id, event.customer, window.key)
                 tally = tallies[key]
                 if event.order_id is not None and (key, step.id, event.order_id) in given:
@@ -238,11 +250,12 @@ def plan(
                     period,
                 )
                 result.contributions.append(contribution)
-                if event.order_id is not None:  # a refund later in the batch finds it
+                if event.order_id is not None:
                     given.add((key, step.id, event.order_id))
-                    by_order.setdefault(event.order_id, []).append(
-                        StoredContribution(**vars(contribution))
-                    )
+                    if refunds_follow:  # a refund later in the batch finds it
+                        by_order.setdefault(event.order_id, []).append(
+                            StoredContribution(**vars(contribution))
+                        )
                 _add(tally, step, period, units)
                 moved.append(
                     StepProgress(challenge.id, step.id, tally.units[step.id], step.goal_units)

@@ -28,7 +28,13 @@ from gamify.core.errors import (
 from gamify.core.events import Event, parse_events
 from gamify.core.play import bonus_scope
 from gamify.core.progress import ChallengeIndex, Contribution, Key, Plan, Tally, plan
-from gamify.services.ports import Completed, PoolConflict, ProgressStore, ProgressTransaction
+from gamify.services.ports import (
+    Completed,
+    PoolConflict,
+    ProgressStore,
+    ProgressTransaction,
+    StartOver,
+)
 
 log = logging.getLogger("gamify")
 _PATTERN_TRIES = 20
@@ -112,8 +118,18 @@ class ChallengeCases:
         mistake."""
         now = self.clock()
         events = parse_events(body, now)
-        with self.progress.transaction() as tx:
-            stored_ids, done, granted = self._advance(tx, index, events, now)
+        again = False  # once more after a failure that wrote nothing
+        while True:
+            try:
+                with self.progress.transaction() as tx:
+                    stored_ids, done, granted = self._advance(tx, index, events, now)
+                break
+            except StartOver as exc:
+                if again:
+                    raise
+                if exc.new_connections:  # the database restarted: the pool's others are dead
+                    self.progress.reset()
+                again = True
         by_event: dict[str, list[Granted]] = {}
         for g in granted:
             by_event.setdefault(done.completed_by[_key(g)], []).append(g)
@@ -138,7 +154,8 @@ class ChallengeCases:
         """Store the events, plan what those stored now do, write it, reward what they
         completed. What the plan reads is asked for with the events' insert (one round trip):
         the windows of every event given, stored now or not."""
-        keys = index.keys_for(events)
+        matched = index.match(events)
+        keys = index.keys_for(events, matched)
         refunds = [e for e in events if e.type == "order.refunded"]
         moves = bool(keys) or bool(refunds and index.order_challenges)
         order_ids = (
@@ -155,7 +172,7 @@ class ChallengeCases:
         refunded = {s.key for s in given if any(s.customer == e.customer for e in refunds)}
         if refunded - keys:  # windows only a refund touches (an order of an earlier window)
             tallies.update(tx.tallies(refunded - keys))
-        done = plan(index, events, tallies, facts, given)
+        done = plan(index, events, tallies, facts, given, matched)
         tx.add(done.contributions, now)
         tx.reverse(done.reversals)
         completed = [(index.challenges[k[0]], k) for k in done.completions]

@@ -245,7 +245,10 @@ class ProgressTransaction(Protocol):
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         """What each key's window holds; quiz attempts are counted only when asked."""
 
-    def add(self, contributions: Sequence[Contribution], at: datetime) -> None: ...
+    def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
+        """Store new contributions. Each one's source is new by construction (an event this
+        transaction stored, or a quiz attempt numbered under the customer's lock): adding a
+        source twice is a bug, and fails."""
 
     def reverse(self, reversals: Sequence[Reversal]) -> None: ...
 
@@ -286,3 +289,6 @@ class ProgressStore(Protocol):
 
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         """As :meth:`ProgressTransaction.tallies`, read outside of any event's transaction."""
+
+    def reset(self) -> None:
+        """Drop every pooled connection (after :class:`StartOver` asked for new ones)."""

@@ -16,7 +16,8 @@ from databases import PG_ADMIN, database_url, postgres_database
 from sqlalchemy.engine import make_url
 
 from gamify.audit.verify import verify_bundle
-from gamify.storage.plays.postgres import PostgresPlays, Statement
+from gamify.storage.libpq import Statement
+from gamify.storage.plays.postgres import PostgresPlays
 from gamify.storage.plays.store import play_transaction
 from gamify.web.state import GamifyState, build_state, state
 
@@ -61,7 +62,7 @@ def test_a_failing_statement_raises_by_its_sqlstate_and_leaves_the_connection_us
     pid = _backend_pid(current)
     with pytest.raises(psycopg.errors.DivisionByZero), play_transaction(current.engine) as tx:
         assert isinstance(tx, PostgresPlays)
-        tx._pipeline([b"BEGIN", b"SELECT 1/0", b"SELECT 1"], {})
+        tx.pipeline.run([b"BEGIN", b"SELECT 1/0", b"SELECT 1"], {})
     assert _backend_pid(current) == pid  # rolled back and handed out again, not discarded
     assert current.service.play(campaign, "a").row["seq"] == 1
 

@@ -14,21 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS
-from gamify.services.ports import PlayWrite, StartOver
-
-
-class ConnectionLost(StartOver):
-    """The pooled connection was dead before the play wrote anything (the database restarted,
-    or dropped it): nothing was written, so the play can start over on new connections."""
-
-    new_connections = True
-
-
-class StatementsLost(StartOver):
-    """The connection no longer had the play's prepared statements (something ran ``DEALLOCATE
-    ALL`` or ``DISCARD ALL`` on it): the transaction was rolled back, and the next attempt
-    prepares them again."""
-
+from gamify.services.ports import PlayWrite
 
 STATE = "SELECT next_seq, head_hash, epoch, next_nonce, spent_total_cents FROM gamify_campaign"
 _REPLAYED_PLAY = (

@@ -2,10 +2,8 @@
 
 Every play of a campaign waits for the campaign lock, so the work done between taking it and
 committing (the database's, and this process's between the two round trips) bounds the plays per
-second of a campaign. The statements are prepared once per connection and sent through
-``psycopg.pq``, psycopg's public libpq wrapper: its cursors, adapters and pipeline bookkeeping
-cost about three times the CPU of the libpq calls they make, and this is the hottest path of the
-service. Everything else goes through psycopg and SQLAlchemy as usual.
+second of a campaign. The statements are prepared once per connection and sent in
+pipelines through :mod:`gamify.storage.libpq`.
 
 - **Read** (one round trip): ``BEGIN``; the campaign's advisory lock with the transaction's
   settings; the campaign's state; everything the play needs to decide, in one statement.
@@ -18,72 +16,36 @@ service. Everything else goes through psycopg and SQLAlchemy as usual.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import re
-import select
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import pq
 
 from gamify.services.ports import Locked, PlayQuery, PlayWrite
+from gamify.storage.libpq import (
+    BEGIN,
+    COMMIT,
+    FLUSH,
+    ROLLBACK,
+    ConnectionLost,
+    Pipeline,
+    Statement,
+    int_of,
+    text_of,
+)
 from gamify.storage.locks import campaign_lock_key
 from gamify.storage.plays.base import (
     BUMP,
     INSERT_PLAY,
     STATE,
     UPDATE_STATE,
-    ConnectionLost,
-    StatementsLost,
     replayed,
     write_params,
 )
 
 # -- statements --------------------------------------------------------------------------------
-
-_INT8, _BOOL, _TEXT = 20, 16, 25  # type oids of the parameters
-_INTEGERS = frozenset({"lock", "seq", "epoch", "nonce", "next_seq", "next_nonce", "spent"})
-_PARAM = re.compile(r"%\((\w+)\)s")
-
-
-@dataclass(frozen=True)
-class Statement:
-    """A statement prepared once per connection under a name that changes with its text."""
-
-    name: bytes
-    sql: bytes
-    params: tuple[str, ...]
-    types: tuple[int, ...]
-
-    @classmethod
-    def of(cls, label: str, sql: str) -> Statement:
-        names: list[str] = []
-
-        def number(match: re.Match[str]) -> str:
-            if match.group(1) not in names:
-                names.append(match.group(1))
-            return f"${names.index(match.group(1)) + 1}"
-
-        numbered = _PARAM.sub(number, sql)
-        digest = hashlib.sha256(numbered.encode()).hexdigest()[:16]
-        types = tuple(_INT8 if n in _INTEGERS else _BOOL if n == "pooled" else _TEXT for n in names)
-        return cls(f"gamify_{label}_{digest}".encode(), numbered.encode(), tuple(names), types)
-
-    def values(self, params: Mapping[str, Any]) -> list[bytes | None]:
-        return [_text(params[name]) for name in self.params]
-
-
-def _text(value: Any) -> bytes | None:
-    if value is None:
-        return None
-    if value is True or value is False:
-        return b"t" if value else b"f"
-    return str(value).encode()
-
 
 # The campaign lock is an advisory lock, not the campaign row's: a waiter is handed it at the
 # holder's commit, with no row version to re-check. With it come the transaction's settings:
@@ -148,20 +110,6 @@ SELECT %(campaign)s, b.key, CAST(b.value AS BIGINT)
   FROM json_each_text(CAST(%(bumps)s AS JSON)) AS b
 {BUMP}""",
 )
-# A transactional WAL record gives this statement's transaction an id and a WAL write, so its
-# commit, synchronous as the session's setting says, flushes the WAL up to and past the play
-# committed just before it on this connection.
-FLUSH = Statement.of("flush", "SELECT pg_logical_emit_message(true, 'gamify.flush', '')")
-STATEMENTS = (LOCK, READ_STATE, READ, WRITE, FLUSH)
-_BEGIN, _COMMIT = b"BEGIN", b"COMMIT"
-# Sent before the statements are prepared on a connection: whatever is left of an earlier
-# preparation (some statements dropped by name, some not) would make PREPARE fail. gamify's
-# engine has psycopg's own automatic preparation off (gamify.storage.database.make_engine), so
-# these are the only prepared statements the connection has.
-_DEALLOCATE = b"DEALLOCATE ALL"
-_MISSING_STATEMENT = b"26000"  # invalid_sql_statement_name
-
-
 # -- the transaction ---------------------------------------------------------------------------
 
 
@@ -175,8 +123,7 @@ class PostgresPlays:
     def __init__(self, conn: psycopg.Connection[Any], info: dict[str, Any]) -> None:
         self.conn = conn
         self.pgconn = conn.pgconn
-        self.info = info
-        self.broken = False
+        self.pipeline = Pipeline(conn, info)
 
     def read(self, query: PlayQuery) -> Locked | None:
         params = {
@@ -189,7 +136,7 @@ class PostgresPlays:
             "codes": json.dumps(list(query.candidate_codes)),
         }
         try:
-            results = self._pipeline([_BEGIN, LOCK, READ_STATE, READ], params)
+            results = self.pipeline.run([BEGIN, LOCK, READ_STATE, READ], params)
         except psycopg.OperationalError as exc:
             if self.pgconn.status == pq.ConnStatus.BAD:  # gone before anything was written
                 raise ConnectionLost(str(exc)) from exc
@@ -251,123 +198,15 @@ class PostgresPlays:
     def write(self, write: PlayWrite) -> None:
         params = write_params(write)
         params["bumps"] = json.dumps(write.bumps)
-        self._pipeline([WRITE, _COMMIT, FLUSH], params)  # FLUSH: its own transaction
+        self.pipeline.run([WRITE, COMMIT, FLUSH], params)  # FLUSH: its own transaction
 
     def end(self) -> None:
         """Roll back what is open; raises if the connection cannot be left clean."""
         pgconn = self.pgconn
-        if self.broken or pgconn.status != pq.ConnStatus.OK:
+        if self.pipeline.broken or pgconn.status != pq.ConnStatus.OK:
             raise psycopg.OperationalError("the connection was left in the middle of a play")
         if pgconn.transaction_status != pq.TransactionStatus.IDLE:
-            self._pipeline([b"ROLLBACK"], {}, uses_statements=False)
-
-    # -- libpq ---------------------------------------------------------------------------------
-
-    def _pipeline(
-        self,
-        steps: Sequence[Statement | bytes],
-        params: Mapping[str, Any],
-        *,
-        uses_statements: bool = True,
-    ) -> list[pq.abc.PGresult]:
-        """Send ``steps`` in one pipeline and wait for all their results; raise the first error.
-
-        The connection stays non-blocking, as psycopg keeps it, and this process waits for the
-        socket in Python: other threads run meanwhile (a play waiting for the campaign lock in
-        one thread must not stop the thread that holds it).
-        """
-        pgconn = self.pgconn
-        unprepared = uses_statements and not self.info.get("gamify_prepared")
-        prepare = STATEMENTS if unprepared else ()
-        self.broken = True  # until every answer is in: a half-read pipeline cannot be reused
-        pgconn.enter_pipeline_mode()
-        if prepare:
-            pgconn.send_query_params(_DEALLOCATE, None)
-        for statement in prepare:
-            pgconn.send_prepare(statement.name, statement.sql, list(statement.types))
-        for step in steps:
-            if isinstance(step, Statement):
-                pgconn.send_query_prepared(step.name, step.values(params))
-            else:
-                pgconn.send_query_params(step, None)
-        pgconn.pipeline_sync()
-        _flush(pgconn)
-        preparing = len(prepare) + 1 if prepare else 0  # DEALLOCATE ALL, then each PREPARE
-        results = [_next_result(pgconn) for _ in range(preparing + len(steps))]
-        if _next_result(pgconn).status != pq.ExecStatus.PIPELINE_SYNC:
-            raise psycopg.OperationalError("the server's answers are out of step")
-        pgconn.exit_pipeline_mode()
-        self.broken = False
-        for result in results:
-            if result.error_field(pq.DiagnosticField.SQLSTATE) == _MISSING_STATEMENT:
-                # Dropped behind our back: prepare them all again at the next attempt, which
-                # starts the play over (nothing was written: the transaction is aborted).
-                self.info["gamify_prepared"] = False
-                raise StatementsLost(_str(result.error_message).strip())
-            _check(result, pgconn)
-        if prepare:
-            self.info["gamify_prepared"] = True
-        return results[preparing:]
+            self.pipeline.run([ROLLBACK], {})
 
 
-def _flush(pgconn: pq.abc.PGconn) -> None:
-    while pgconn.flush():  # 1 while some of the output is still to send
-        _wait(pgconn.socket, write=True)
-
-
-def _next_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
-    """The next result of a pipeline: a statement's (then the None that ends it), or the sync."""
-    result = _get_result(pgconn)
-    if result is None:
-        raise psycopg.OperationalError(
-            pgconn.error_message.decode(errors="replace") or "the server closed the connection"
-        )
-    if result.status != pq.ExecStatus.PIPELINE_SYNC and _get_result(pgconn) is not None:
-        raise psycopg.OperationalError("a statement of the play returned more than one result")
-    return result
-
-
-def _get_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult | None:
-    while pgconn.is_busy():
-        _wait(pgconn.socket, write=False)
-        pgconn.consume_input()
-    return pgconn.get_result()
-
-
-def _wait(fd: int, *, write: bool) -> None:
-    """Until the socket is ready; the GIL is released meanwhile."""
-    if _poll is None:  # no poll(2) (Windows)
-        select.select([], [fd], []) if write else select.select([fd], [], [])
-        return
-    waiting = _poll()
-    waiting.register(fd, select.POLLOUT if write else select.POLLIN)
-    waiting.poll()
-
-
-_poll = getattr(select, "poll", None)
-
-
-_OK = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.PIPELINE_SYNC})
-
-
-def _check(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> None:
-    """Raise the server's error as psycopg would: its class follows the SQLSTATE."""
-    if result.status in _OK:
-        return
-    message = (result.error_message or pgconn.error_message).decode(errors="replace").strip()
-    sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
-    error: type[psycopg.Error] = psycopg.DatabaseError
-    if sqlstate:
-        with contextlib.suppress(KeyError):  # a code newer than this psycopg knows
-            error = psycopg.errors.lookup(sqlstate.decode())
-    elif pgconn.status == pq.ConnStatus.BAD:  # libpq's own report of a lost connection
-        error = psycopg.OperationalError
-    raise error(message or f"the play's statement failed ({pq.ExecStatus(result.status).name})")
-
-
-def _int(value: bytes | None) -> int:
-    return int(value or 0)
-
-
-def _str(value: bytes | None) -> str:
-    return value.decode() if value is not None else ""
+_str, _int = text_of, int_of

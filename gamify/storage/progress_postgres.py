@@ -1,0 +1,265 @@
+"""Store events on PostgreSQL: two pipelined round trips on libpq itself, as plays take
+(:mod:`gamify.storage.libpq`), for the path every event of a store goes through.
+
+- **Start** (one round trip): ``BEGIN``; the customers' advisory locks with the transaction's
+  settings; the events' insert; the four reads the plan needs (their union is planned slower
+  than it runs, so they go apart, prepared once per connection with generic plans).
+- **End** (one more): the progress rows the plan made, held back until then; ``COMMIT``
+  without waiting for the WAL flush, which releases the customers' locks before the disk is
+  waited for; then :data:`~gamify.storage.libpq.FLUSH`, whose synchronous commit waits for the
+  WAL up to and past the events. No answer leaves before they are durable.
+
+Whatever else a request does (refunds, quiz attempts, rewards: rarer) goes through SQLAlchemy on
+the same connection, after the held-back rows are sent. Rows go as one array per column, so a
+statement's text, and its plan, is the same whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from sqlalchemy import Connection, Engine
+
+from gamify.core.events import Event
+from gamify.core.progress import Contribution, Key, OrderFacts, StoredContribution, Tally
+from gamify.storage.database import writing
+from gamify.storage.libpq import (
+    BEGIN,
+    COMMIT,
+    FLUSH,
+    ConnectionLost,
+    Pipeline,
+    Statement,
+    Step,
+    array,
+    rows,
+)
+from gamify.storage.progress_sql import (
+    SqlProgressTransaction,
+    event_columns,
+    lock_params,
+    read_rows,
+)
+
+# With the locks come the transaction's settings: commit without waiting for the WAL flush
+# (see FLUSH), and generic plans for the prepared statements (the planner would otherwise plan
+# the reads at every event, for no better plan: they are index probes whatever the values).
+LOCK = Statement.of(
+    "events_lock",
+    """\
+SELECT set_config('synchronous_commit', 'off', true),
+       set_config('plan_cache_mode', 'force_generic_plan', true),
+       (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(%(keys)s AS BIGINT[])) AS k)""",
+    infer=True,
+)
+APPEND = Statement.of(
+    "events_append",
+    """\
+INSERT INTO gamify_event (id, type, customer, occurred_at, received_at, order_id, payload)
+SELECT i, t, c, o, CAST(%(received_at)s AS TIMESTAMPTZ), oi, p
+  FROM unnest(
+    CAST(%(id)s AS VARCHAR[]), CAST(%(type)s AS VARCHAR[]), CAST(%(customer)s AS VARCHAR[]),
+    CAST(%(occurred_at)s AS TIMESTAMPTZ[]), CAST(%(order_id)s AS VARCHAR[]),
+    CAST(%(payload)s AS TEXT[])) AS e(i, t, c, o, oi, p)
+ON CONFLICT (id) DO NOTHING
+RETURNING id""",
+    infer=True,
+)
+# No ON CONFLICT (whose speculative insertion costs a third of the statement): a contribution's
+# source is new by construction, an event stored by this transaction or a quiz attempt numbered
+# under the customer's lock.
+ADD = Statement.of(
+    "events_add",
+    """\
+INSERT INTO gamify_progress
+  (challenge, customer, "window", step, source, order_id, period, units, refunded, at)
+SELECT c, cu, w, st, so, o, pe, u, 0, CAST(%(at)s AS TIMESTAMPTZ)
+  FROM unnest(
+    CAST(%(challenge)s AS VARCHAR[]), CAST(%(customer)s AS VARCHAR[]),
+    CAST(%(window)s AS VARCHAR[]), CAST(%(step)s AS VARCHAR[]), CAST(%(source)s AS VARCHAR[]),
+    CAST(%(order_id)s AS VARCHAR[]), CAST(%(period)s AS VARCHAR[]),
+    CAST(%(units)s AS BIGINT[])) AS r(c, cu, w, st, so, o, pe, u)
+""",
+    infer=True,
+)
+
+
+# What the plan reads, in the shape of :func:`~gamify.storage.progress_sql.read_parts`, as four
+# statements (their union is planned slower than it runs), each answering its rows as one JSON
+# array (parsed at C speed: a batch reads hundreds of rows). Each key is looked up on its own in
+# a LATERAL subquery that the planner cannot flatten into a join (an aggregate, or OFFSET 0):
+# an index probe per key with the generic plan too, whatever the table's size or statistics.
+_PAIRS = "unnest(CAST(%(challenges)s AS VARCHAR[]), CAST(%(customers)s AS VARCHAR[])) AS k(ch, cu)"
+_ORDERS = "unnest(CAST(%(orders)s AS VARCHAR[])) AS k(o)"
+READS = (
+    Statement.of(
+        "events_progress",
+        f"""\
+SELECT json_agg(json_build_array('p', ch, cu, w, step, period, NULL, n, m, NULL))
+  FROM (SELECT k.ch, k.cu, p.w, p.step, p.period, sum(p.net) AS n,
+               sum(CASE WHEN p.net > 0 THEN 1 ELSE 0 END) AS m
+          FROM {_PAIRS}
+         CROSS JOIN LATERAL (
+               SELECT "window" AS w, step, period, units - refunded AS net
+                 FROM gamify_progress WHERE challenge = k.ch AND customer = k.cu
+               OFFSET 0) AS p
+         GROUP BY k.ch, k.cu, p.w, p.step, p.period) AS t""",
+        infer=True,
+    ),
+    Statement.of(
+        "events_entries",
+        f"""\
+SELECT json_agg(json_build_array(
+         'e', k.ch, k.cu, e.w, e.coupon, NULL, NULL, e.ordinal, NULL, NULL))
+  FROM {_PAIRS}
+ CROSS JOIN LATERAL (
+       SELECT "window" AS w, coupon, ordinal FROM gamify_challenge_entry
+        WHERE challenge = k.ch AND customer = k.cu OFFSET 0) AS e""",
+        infer=True,
+    ),
+    Statement.of(
+        "events_orders",
+        f"""\
+SELECT json_agg(json_build_array(
+         'o', k.o, e.id, CAST(e.occurred_at AS TEXT), NULL, NULL, NULL, NULL, NULL, e.payload))
+  FROM {_ORDERS}
+ CROSS JOIN LATERAL (
+       SELECT id, occurred_at, payload FROM gamify_event
+        WHERE order_id = k.o AND type IN ('order.paid', 'order.refunded')
+          AND EXISTS (SELECT 1 FROM gamify_event
+                       WHERE order_id = k.o AND type = 'order.refunded')
+       OFFSET 0) AS e""",
+        infer=True,
+    ),
+    Statement.of(
+        "events_given",
+        f"""\
+SELECT json_agg(json_build_array(
+         'c', g.challenge, g.customer, g."window", g.step, g.source, g.period, g.units,
+         g.refunded, k.o))
+  FROM {_ORDERS}
+ CROSS JOIN LATERAL (
+       SELECT challenge, customer, "window", step, source, period, units, refunded
+         FROM gamify_progress WHERE order_id = k.o OFFSET 0) AS g""",
+        infer=True,
+    ),
+)
+
+
+class PostgresProgressTransaction(SqlProgressTransaction):
+    def __init__(self, conn: Connection, pipeline: Pipeline) -> None:
+        super().__init__(conn)
+        self.pipeline = pipeline
+        self._held: list[Step] = []
+        self._flush_after_commit = False  # set by LOCK's synchronous_commit off
+
+    @property
+    def conn(self) -> Connection:
+        if self._held:  # what SQLAlchemy runs now comes after them
+            self._run([])
+        return self._conn
+
+    def _run(self, steps: Sequence[Step], params: Mapping[str, Any] | None = None) -> list[Any]:
+        held, self._held = self._held, []
+        return self.pipeline.run([*held, *steps], params)[len(held) :]
+
+    def start(
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        customers: Collection[str],
+        keys: Collection[Key],
+        order_ids: Collection[str],
+    ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
+        steps: list[Step] = [BEGIN] if self._idle() else []
+        steps.append((LOCK, _lock(customers)))
+        if events:
+            steps.append((APPEND, _append(events, received_at)))
+        reading = bool(keys or order_ids)
+        if reading:
+            pairs = sorted({(k[0], k[1]) for k in keys})
+            params = {
+                "challenges": array([p[0] for p in pairs]),
+                "customers": array([p[1] for p in pairs]),
+                "orders": array(sorted(order_ids)),
+            }
+            steps.extend((statement, params) for statement in READS)
+        try:
+            results = self._run(steps)
+        except psycopg.OperationalError as exc:
+            if self.pipeline.pgconn.status == pq.ConnStatus.BAD:  # gone before anything was written
+                raise ConnectionLost(str(exc)) from exc
+            raise
+        self._flush_after_commit = True
+        first = 2 if steps[0] is BEGIN else 1
+        stored = {str(row[0]) for row in rows(results[first])} if events else set()
+        if not reading:
+            return stored, {}, {}, []
+        found = [
+            row
+            for result in results[-len(READS) :]
+            for row in json.loads(result.get_value(0, 0) or b"[]")
+        ]
+        return (stored, *read_rows(found, keys))
+
+    def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
+        if not events:
+            return set()
+        steps: list[Step] = [BEGIN] if self._idle() else []
+        results = self._run([*steps, (APPEND, _append(events, received_at))])
+        return {str(row[0]) for row in rows(results[-1])}
+
+    def lock_customers(self, customers: Collection[str]) -> None:
+        steps: list[Step] = [BEGIN] if self._idle() else []
+        self._run([*steps, (LOCK, _lock(customers))])
+        self._flush_after_commit = True
+
+    def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
+        if not contributions:
+            return
+        names = ("challenge", "customer", "window", "step", "source", "order_id", "period")
+        params = {n: array([getattr(c, n) for c in contributions]) for n in names}
+        params["units"] = array([c.units for c in contributions])
+        self._held.append((ADD, {**params, "at": at}))
+
+    def commit(self) -> None:
+        """What is held back, the commit, and the flush that makes it durable: one round trip."""
+        if self._idle() and not self._held:
+            return  # nothing was run
+        self._run([COMMIT, FLUSH] if self._flush_after_commit else [COMMIT])
+
+    def _idle(self) -> bool:
+        return self.pipeline.pgconn.transaction_status == pq.TransactionStatus.IDLE
+
+
+def _lock(customers: Collection[str]) -> dict[str, bytes]:
+    return {"keys": array(lock_params(customers)["keys"])}
+
+
+def _append(events: Sequence[Event], received_at: datetime) -> dict[str, Any]:
+    columns = event_columns(events, received_at)
+    del columns["received_at"]
+    return {**{k: array(v) for k, v in columns.items()}, "received_at": received_at}
+
+
+@contextmanager
+def postgres_transaction(engine: Engine) -> Iterator[PostgresProgressTransaction]:
+    """A writing transaction on a pooled connection, committed by the transaction itself; a
+    connection left with unread answers is discarded."""
+    with writing(engine) as conn:
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        tx = PostgresProgressTransaction(conn, Pipeline(driver, conn.connection.info))
+        try:
+            yield tx
+            tx.commit()
+        except BaseException:
+            if tx.pipeline.broken:
+                conn.invalidate()
+            raise
