@@ -18,6 +18,7 @@ from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
 from gamify.core.events import Event
+from gamify.core.holdout import Group
 from gamify.core.progress import (
     Contribution,
     Key,
@@ -28,9 +29,11 @@ from gamify.core.progress import (
     order_facts,
 )
 from gamify.services.ports import (
+    Assignment,
     Completed,
     ConfigRecord,
     EpochInfo,
+    GroupSums,
     Locked,
     LogSnapshot,
     NewEpoch,
@@ -38,6 +41,7 @@ from gamify.services.ports import (
     PlayWrite,
     Pool,
     PoolConflict,
+    Span,
 )
 
 
@@ -293,6 +297,7 @@ class MemoryProgress:
         self.data = _Progress()
         self.lock = threading.RLock()
         self.log = log  # extra plays are the campaign's counters
+        self.audience = MemoryAudience()  # what events assign goes where the service reads it
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryProgressTransaction]:
@@ -383,6 +388,9 @@ class MemoryProgressTransaction:
         given = [c for c in self.data.contributions.values() if c.order_id in order_ids]
         return self.tallies(keys), facts, given
 
+    def assign(self, assignments: Sequence[Assignment], percents: Mapping[str, int]) -> None:
+        self.store.audience.assign(assignments, percents)
+
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
         for c in contributions:
             slot = (c.challenge, c.customer, c.window, c.step, c.source)
@@ -445,3 +453,32 @@ class MemoryProgressTransaction:
     def grant_points(self, grants: Sequence[tuple[str, str, int]], at: datetime) -> None:
         for customer, source, points in grants:
             self.data.points.setdefault((customer, source), points)
+
+
+class MemoryAudience:
+    def __init__(self) -> None:
+        self.percents: dict[str, int] = {}
+        self.groups: dict[tuple[str, str], Assignment] = {}
+        self.lock = threading.Lock()
+
+    def assign(
+        self, assignments: Sequence[Assignment], percents: Mapping[str, int]
+    ) -> dict[tuple[str, str], Group]:
+        with self.lock:
+            for a in assignments:
+                self.percents.setdefault(a.campaign, percents.get(a.campaign, 0))
+                self.groups.setdefault((a.campaign, a.customer), a)
+            return {
+                (a.campaign, a.customer): self.groups[(a.campaign, a.customer)].group
+                for a in assignments
+            }
+
+    def holdouts(self) -> dict[str, int]:
+        return dict(self.percents)
+
+
+class NoReports:
+    """The memory fakes keep no store events to report on: reports are tested on databases."""
+
+    def sums(self, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
+        raise NotImplementedError("reports need a database: see tests/storage")

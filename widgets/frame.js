@@ -404,10 +404,11 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
       }
     };
 
+    // a customer of the holdout group never sees the campaign: no game, no launcher
     const begin = () =>
       o.campaign()
         .then(start)
-        .catch((problem) => say(problem, begin));
+        .catch((problem) => (problem.code === "holdout" ? host.remove() : say(problem, begin)));
     begin();
     return { host, say };
   };

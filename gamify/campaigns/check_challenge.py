@@ -36,7 +36,7 @@ from gamify.core.events import MAX_ATTRIBUTE_TEXT
 
 CHALLENGE_KEYS = (
     "id", "game", "title", "description", "timezone", "starts", "ends",
-    "steps", "complete", "repeat", "winners_max", "reward",
+    "steps", "complete", "repeat", "winners_max", "reward", "holdout",
 )  # fmt: skip
 CHALLENGE_REQUIRED = ("id", "game", "title", "timezone", "starts", "ends", "steps", "reward")
 STEP_KEYS = ("id", "label", "event", "where", "count", "sum", "target", "at_most", "quiz")
@@ -72,6 +72,7 @@ class ChallengeChecker(ScheduleChecks, PrizeChecks):
         repeat = self.choice(n, REPEATS) if (n := f("repeat")) else "never"
         winners_max = self.integer(n, 1) if (n := f("winners_max")) else None
         reward = self.reward(n, winners_max) if (n := f("reward")) else None
+        holdout = self.holdout(n) if (n := f("holdout")) else 0
         if self.issues or not (challenge_id and title and timezone and starts and ends):
             return None
         if steps is None or reward is None or complete is None or repeat is None:
@@ -88,6 +89,7 @@ class ChallengeChecker(ScheduleChecks, PrizeChecks):
             repeat=cast(Repeat, repeat),
             winners_max=winners_max,
             description=description,
+            holdout=holdout or 0,
         )
 
     # -- steps ------------------------------------------------------------------------------

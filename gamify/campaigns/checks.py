@@ -22,7 +22,7 @@ from gamify.core.errors import ConfigIssue
 
 CAMPAIGN_KEYS = (
     "id", "game", "title", "description", "timezone", "starts", "ends",
-    "limits", "budget", "fallback", "prizes",
+    "limits", "budget", "holdout", "fallback", "prizes",
 )  # fmt: skip
 CAMPAIGN_REQUIRED = ("id", "game", "title", "timezone", "starts", "ends", "fallback", "prizes")
 PRIZE_KEYS = ("id", "label", "weight", "percent", "stock", "value", "win", "color", "coupon")
@@ -153,6 +153,13 @@ class Checker:
             self.report(node, f"must be {expected}{suggest(text, choices)}", shown(node))
             return None
         return text
+
+    def holdout(self, node: Located) -> int | None:
+        """The percent of customers kept from the campaign to measure it (CONTRACT §11)."""
+        if node.kind != "int" or not isinstance(node.scalar, int) or not 0 <= node.scalar <= 50:
+            self.expect(node, "a whole percent from 0 to 50")
+            return None
+        return node.scalar
 
     def integer(self, node: Located, minimum: int) -> int | None:
         if node.kind != "int" or not isinstance(node.scalar, int) or node.scalar < minimum:

@@ -227,6 +227,7 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
         budget = self.budget(n) if (n := f("budget")) else Budget()
         prizes = self.prizes(n) if (n := f("prizes")) else None
         fallback = self.fallback(n) if (n := f("fallback")) else None
+        holdout = self.holdout(n) if (n := f("holdout")) else 0
         if self.issues or not (campaign_id and game and title and timezone and starts and ends):
             return None
         if prizes is None or fallback is None or limits is None or budget is None:
@@ -243,4 +244,5 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
             limits=limits,
             budget=budget,
             description=description,
+            holdout=holdout or 0,
         )

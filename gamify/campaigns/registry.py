@@ -46,6 +46,7 @@ class Registry:
         self.clock = clock
         self.campaigns: dict[str, AnyCampaign] = {}
         self._index = ChallengeIndex(())
+        self._with_holdout: list[AnyCampaign] = []
         self._by_file: dict[Path, str] = {}
         self._signature: Signature = ()
         self._checked_at = float("-inf")
@@ -136,11 +137,9 @@ class Registry:
             log.info("gamify: %s removed (its file is gone)", campaign_id)
         self._by_file = by_file
         self._signature = signature
-        self._index = ChallengeIndex(
-            c
-            for c in sorted(self.campaigns.values(), key=lambda c: c.id)
-            if isinstance(c, Challenge)
-        )
+        every = sorted(self.campaigns.values(), key=lambda c: c.id)
+        self._index = ChallengeIndex(c for c in every if isinstance(c, Challenge))
+        self._with_holdout = [c for c in every if c.holdout > 0]
         return report
 
     def find(self, campaign_id: str) -> AnyCampaign:
@@ -174,6 +173,11 @@ class Registry:
     def challenges(self) -> list[Challenge]:
         self.maybe_reload()
         return list(self._index.challenges.values())
+
+    def with_holdout(self) -> list[AnyCampaign]:
+        """The campaigns and challenges with a holdout group, by id."""
+        self.maybe_reload()
+        return self._with_holdout
 
     def index(self) -> ChallengeIndex:
         """The challenges by the event types their steps take."""

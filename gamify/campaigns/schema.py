@@ -13,7 +13,7 @@ from typing import Any
 
 from gamify.campaigns.loader import MAX_TEXT, iana_timezones
 from gamify.campaigns.schema_challenge import challenge_schema
-from gamify.campaigns.schema_parts import _moment, _money, _slug, _text, _words
+from gamify.campaigns.schema_parts import _holdout, _moment, _money, _slug, _text, _words
 
 SCHEMA_ID = "https://gamify.dev/schema/campaign.json"
 
@@ -141,6 +141,7 @@ def _game() -> dict[str, Any]:
                     "max_value_total": _money("The most value given away in the campaign.", 0),
                 },
             },
+            "holdout": _holdout(),
             "fallback": _slug(
                 "The id of the prize given when the drawn one is out of stock or over budget. "
                 "It must have no stock and no value (a 'try again', say).",

@@ -22,7 +22,7 @@ from gamify.campaigns.check_challenge import (
     STEP_KEYS,
     WHERE_KEYS,
 )
-from gamify.campaigns.schema_parts import _moment, _money, _slug, _text
+from gamify.campaigns.schema_parts import _holdout, _moment, _money, _slug, _text
 from gamify.core.challenge import AT_MOST_PERS, COMPLETES, REPEATS
 
 _EVENT = "^[a-z][a-z0-9_.]{0,63}$"
@@ -82,6 +82,7 @@ def challenge_schema() -> dict[str, Any]:
             "minimum": 1,
         },
         "reward": _reward(),
+        "holdout": _holdout(),
     }
     assert tuple(properties) == CHALLENGE_KEYS
     return {

@@ -38,6 +38,20 @@ def _moment(description: str) -> dict[str, Any]:
     }
 
 
+def _holdout() -> dict[str, Any]:
+    return {
+        "description": (
+            "Optional: the percent of customers (0 to 50) who never see this campaign, so that "
+            "`gamify report` can show what it changed. Fixed once the campaign has started."
+        ),
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 50,
+        "default": 0,
+        "examples": [10],
+    }
+
+
 def _money(description: str, above: int | None) -> dict[str, Any]:
     """Amounts; ``above`` 0 for caps that must be positive, None for values that may be 0."""
     bound = {"minimum": 0} if above is None else {"exclusiveMinimum": above}

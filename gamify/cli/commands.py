@@ -20,15 +20,18 @@ from zoneinfo import ZoneInfo
 import click
 from flask import has_app_context
 from flask.cli import ScriptInfo
+from sqlalchemy.exc import SQLAlchemyError
 
 from gamify.audit.verify import Report, verify_bundle
 from gamify.campaigns.loader import load_campaign, load_campaigns
 from gamify.campaigns.odds import OddsReport, odds_report, plays
 from gamify.campaigns.schema import campaign_schema
 from gamify.campaigns.simulate import Simulation, export_simulation, simulate
+from gamify.cli.report import render as render_report
 from gamify.core.campaign import Campaign
-from gamify.core.challenge import Challenge
+from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.errors import BundleError, CampaignError, GamifyError
+from gamify.services.audience import holdout_issue
 from gamify.storage.database import (
     SchemaBehind,
     current_revision,
@@ -43,8 +46,12 @@ FINDING = 1
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def check(paths: tuple[Path, ...]) -> None:
-    """Validate campaign files or folders and print their odds."""
+    """Validate campaign files or folders and print their odds.
+
+    With a database (``flask gamify check``, or ``--database-url``), also refuse a holdout
+    that differs from the one a running campaign records."""
     failed = False
+    recorded = _recorded_holdouts()
     for path in paths:
         try:
             campaigns = load_campaigns(path)
@@ -53,6 +60,14 @@ def check(paths: tuple[Path, ...]) -> None:
             for issue in exc.issues:
                 click.echo(str(issue), err=True)
             continue
+        changed = [
+            holdout_issue(c, recorded[c.id], _top_level_line(c, "holdout"))
+            for c in campaigns
+            if c.id in recorded and recorded[c.id] != c.holdout
+        ]
+        for issue in changed:
+            failed = True
+            click.echo(str(issue), err=True)
         for campaign in campaigns:
             if isinstance(campaign, Challenge):
                 click.echo(format_challenge(campaign))
@@ -165,6 +180,55 @@ def upgrade() -> None:
     click.echo(f"gamify database at revision {current_revision(current.engine)}")
 
 
+@click.command("report")
+@click.argument("campaign_id")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First day (local).")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last day (local).")
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+)
+def report_command(
+    campaign_id: str, first: datetime | None, last: datetime | None, shape: str
+) -> None:
+    """Did the campaign make customers come back? KPIs per group and the uplift over the
+    holdout, with 95 % intervals (CONTRACT §11)."""
+    current = _state()
+    try:
+        campaign = current.registry.find(campaign_id)
+        made = current.service.report(
+            campaign, first.date() if first else None, last.date() if last else None
+        )
+    except GamifyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(render_report(made, shape), nl=shape != "csv")
+
+
+def _recorded_holdouts() -> dict[str, int]:
+    """The holdouts the database records, when there is one to ask; else nothing to compare."""
+    try:
+        current = _found_state()
+    except click.UsageError:
+        return {}
+    try:
+        return current.service.audience.holdouts()
+    except SQLAlchemyError as exc:  # down, or a schema not upgraded yet: check the files alone
+        reason = str(exc).splitlines()[0]
+        click.echo(f"gamify: holdouts not compared with the database: {reason}", err=True)
+        return {}
+
+
+def _top_level_line(campaign: AnyCampaign, key: str) -> int:
+    """The line of a top-level key in the campaign's file (1 when absent: the default)."""
+    if campaign.source is None:
+        return 1
+    lines = campaign.source.read_text(encoding="utf-8").splitlines()
+    return next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), 1)
+
+
 class Standalone:
     def __init__(self, database_url: str | None, campaigns: Path | None) -> None:
         self.database_url = database_url
@@ -207,7 +271,17 @@ def _found_state() -> GamifyState:
     )
 
 
-FLASK_COMMANDS = (check, simulate_command, verify, schema, export, rotate, reload, db)
+FLASK_COMMANDS = (
+    check,
+    simulate_command,
+    verify,
+    schema,
+    export,
+    rotate,
+    reload,
+    db,
+    report_command,
+)
 
 
 def _load_or_exit(path: Path) -> Campaign:

@@ -81,6 +81,9 @@ class Campaign:
     budget: Budget = field(default_factory=Budget)
     description: Text | None = None
     source: Path | None = None
+    holdout: int = 0
+    """Percent of customers kept from the game to measure it (CONTRACT §11); not part of the
+    rules: it changes who plays, not how a play is drawn."""
 
     @cached_property
     def rules(self) -> Rules:

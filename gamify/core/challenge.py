@@ -195,6 +195,7 @@ class Challenge:
     winners_max: int | None = None
     description: Text | None = None
     source: Path | None = None
+    holdout: int = 0  # percent of customers kept from the challenge (CONTRACT §11)
 
     game: ClassVar[Literal["challenge"]] = "challenge"
 
@@ -266,5 +267,5 @@ def _same(found: Any, wanted: str | int | float | bool) -> bool:
 
 def shown_units(units: int) -> int | float:
     """Progress as the API shows it: a whole number, or a decimal for sums of amounts."""
-    value = Decimal(units) / UNITS
-    return int(value) if value == value.to_integral_value() else float(value)
+    whole, rest = divmod(units, UNITS)
+    return whole if rest == 0 else float(Decimal(units) / UNITS)

@@ -145,6 +145,21 @@ class QuizAttemptsUsed(LimitReached):
         PlayError.__init__(self, f"all {attempts} attempt(s) of this quiz are used; {when}")
 
 
+class InHoldout(PlayError):
+    """The customer is in the campaign's holdout group: kept from it so that the report can
+    show what it changed (CONTRACT §11). The widget stays hidden."""
+
+    code = "holdout"
+    status = 403
+    title = "Not part of this campaign"
+
+    def __init__(self, campaign_id: str) -> None:
+        self.campaign_id = campaign_id
+        super().__init__(
+            f"this customer is in the holdout group of {campaign_id!r}, which does not show it"
+        )
+
+
 class NotFound(PlayError):
     code = "not_found"
     status = 404

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from gamify.core.challenge import Challenge, Window, shown_units
+from gamify.core.challenge import AnyCampaign, Challenge, Window, shown_units
 from gamify.core.coupons import PoolPathError, make_code, read_pool
 from gamify.core.errors import (
     CampaignError,
@@ -29,6 +29,7 @@ from gamify.core.events import Event, parse_events
 from gamify.core.play import bonus_scope
 from gamify.core.progress import ChallengeIndex, Contribution, Key, Plan, Tally, plan
 from gamify.services.ports import (
+    Assignment,
     Completed,
     PoolConflict,
     ProgressStore,
@@ -89,6 +90,11 @@ class ChallengeCases:
     def player(self, campaign_id: str, customer_id: str) -> str:
         raise NotImplementedError  # PlayCases
 
+    def event_assignments(
+        self, campaigns: Iterable[AnyCampaign], events: Sequence[Event]
+    ) -> list[Assignment]:
+        raise NotImplementedError  # AudienceCases
+
     # -- set up ----------------------------------------------------------------------------
 
     def sync_challenge(self, challenge: Challenge) -> None:
@@ -110,7 +116,9 @@ class ChallengeCases:
 
     # -- events ----------------------------------------------------------------------------
 
-    def track_events(self, body: Any, index: ChallengeIndex) -> Tracked:
+    def track_events(
+        self, body: Any, index: ChallengeIndex, holdouts: Sequence[AnyCampaign] = ()
+    ) -> Tracked:
         """One event object or ``{"events": [...]}``: a result per event, in order, each
         ``accepted`` (stored now, with the progress it made and the rewards it completed) or
         ``duplicate`` (its id was stored before: nothing changed). Raises
@@ -123,6 +131,9 @@ class ChallengeCases:
             try:
                 with self.progress.transaction() as tx:
                     stored_ids, done, granted = self._advance(tx, index, events, now)
+                    seen = [e for e in events if e.id in stored_ids]
+                    if holdouts and (assigned := self.event_assignments(holdouts, seen)):
+                        tx.assign(assigned, {c.id: c.holdout for c in holdouts})
                 break
             except StartOver as exc:
                 if again:

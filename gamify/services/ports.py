@@ -10,9 +10,11 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from gamify.core.events import Event
+from gamify.core.holdout import Group
 from gamify.core.progress import (
     Contribution,
     Key,
@@ -245,6 +247,9 @@ class ProgressTransaction(Protocol):
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         """What each key's window holds; quiz attempts are counted only when asked."""
 
+    def assign(self, assignments: Sequence[Assignment], percents: Mapping[str, int]) -> None:
+        """As :meth:`AudienceStore.assign`, in the events' transaction."""
+
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
         """Store new contributions. Each one's source is new by construction (an event this
         transaction stored, or a quiz attempt numbered under the customer's lock): adding a
@@ -292,3 +297,64 @@ class ProgressStore(Protocol):
 
     def reset(self) -> None:
         """Drop every pooled connection (after :class:`StartOver` asked for new ones)."""
+
+
+# -- audience (CONTRACT §11) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A customer seen by a campaign, and the group they fall in."""
+
+    campaign: str
+    customer: str
+    player: str  # the customer's pseudonym in the campaign's plays
+    group: Group
+    at: datetime
+
+
+class AudienceStore(Protocol):
+    """Who each campaign saw, in which group, and each campaign's recorded holdout percent."""
+
+    def assign(
+        self, assignments: Sequence[Assignment], percents: Mapping[str, int]
+    ) -> dict[tuple[str, str], Group]:
+        """Record the percents and assignments not recorded yet (the first recorded wins,
+        whatever the number of workers); the recorded group of each (campaign, customer)."""
+
+    def holdouts(self) -> dict[str, int]:
+        """Every campaign's recorded holdout percent."""
+
+
+# -- report (CONTRACT §11) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """A report's window and the period of as many days just before it (UTC instants)."""
+
+    before: datetime
+    start: datetime
+    end: datetime  # exclusive
+
+
+@dataclass(frozen=True)
+class GroupSums:
+    """What the database sums for one group of a campaign's assigned customers."""
+
+    customers: int = 0
+    before: int = 0  # S: with an order in the period before
+    during: int = 0  # E: with an order in the window
+    new: int = 0  # N: of E, none in the period before
+    repeat: int = 0  # with two orders or more in the window
+    orders: int = 0
+    revenue: Decimal = Decimal(0)  # net of refunds
+    revenue_squares: Decimal = Decimal(0)  # sum over customers of their revenue squared
+    awards: Mapping[str, int] = field(default_factory=dict)  # prize id ("reward") -> count
+    coupons_issued: int = 0
+    coupons_redeemed: int = 0
+
+
+class ReportStore(Protocol):
+    def sums(self, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
+        """Each group's sums, aggregated by the database (a row per group comes back)."""

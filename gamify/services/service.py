@@ -7,18 +7,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gamify.core.challenge import AnyCampaign, Challenge
+from gamify.services.audience import AudienceCases
 from gamify.services.bundles import BundleCases
 from gamify.services.campaigns import CampaignCases
 from gamify.services.challenges import ChallengeCases
 from gamify.services.plays import PlayCases
-from gamify.services.ports import CampaignLog, PlayStore, ProgressStore
+from gamify.services.ports import (
+    AudienceStore,
+    CampaignLog,
+    PlayStore,
+    ProgressStore,
+    ReportStore,
+)
+from gamify.services.report import ReportCases
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Service(CampaignCases, PlayCases, BundleCases, ChallengeCases):
+class Service(CampaignCases, PlayCases, BundleCases, AudienceCases, ChallengeCases, ReportCases):
     """A store's gamify: its campaigns' lifecycle, plays, audit bundles, events and challenges,
     on the storage the ports give. ``secret`` keys the pseudonyms that stand for customers in
     the log."""
@@ -28,18 +36,25 @@ class Service(CampaignCases, PlayCases, BundleCases, ChallengeCases):
         plays: PlayStore,
         log: CampaignLog,
         progress: ProgressStore,
+        audience: AudienceStore,
+        reports: ReportStore,
         secret: str | bytes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.plays = plays
         self.log = log
         self.progress = progress
+        self.audience = audience
+        self.reports = reports
         self.clock = clock
         raw = secret.encode() if isinstance(secret, str) else secret
         self.player_key = hmac.digest(raw, b"gamify.pseudonym", "sha256")
+        self.holdout_key = raw  # CONTRACT §11 keys the groups with the secret itself
 
     def load(self, campaign: AnyCampaign) -> None:
-        """Set up what a campaign file loaded (or changed) needs in the database."""
+        """Set up what a campaign file loaded (or changed) needs in the database; a
+        :class:`CampaignError` keeps the last good version running."""
+        self.check_holdout(campaign)
         if isinstance(campaign, Challenge):
             self.sync_challenge(campaign)
         else:

@@ -48,7 +48,8 @@ from gamify.core.progress import (
     Tally,
     order_facts,
 )
-from gamify.services.ports import Completed
+from gamify.services.ports import Assignment, Completed
+from gamify.storage.audience import record_assignments
 from gamify.storage.database import dialect_insert
 from gamify.storage.locks import customer_lock_key
 from gamify.storage.tables import (
@@ -118,6 +119,9 @@ class SqlProgressTransaction:
         statement = _read_statement(self.postgres)
         rows = self.conn.execute(statement, read_params(keys, order_ids))
         return read_rows(rows, keys)
+
+    def assign(self, assignments: Sequence[Assignment], percents: Mapping[str, int]) -> None:
+        record_assignments(self.conn, assignments, percents, read=False)
 
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
         if not contributions:

@@ -223,8 +223,32 @@ class PointsRow(SQLModel, table=True):
     at: datetime = Field(sa_column=_utc(nullable=False))
 
 
+class HoldoutRow(SQLModel, table=True):
+    """A campaign's holdout percent, recorded with its first assignment: from then on a file
+    changing it is refused (it would break the comparison the report makes)."""
+
+    __tablename__ = "gamify_holdout"
+    campaign: str = Field(primary_key=True, max_length=64)
+    percent: int
+    recorded_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class AssignmentRow(SQLModel, table=True):
+    """The group (``treatment`` or ``holdout``) of a customer in a campaign, recorded the first
+    time the campaign saw them, with their pseudonym in its plays (prizes by group)."""
+
+    __tablename__ = "gamify_assignment"
+    campaign: str = Field(primary_key=True, max_length=64)
+    customer: str = Field(primary_key=True, max_length=256)
+    player: str = Field(max_length=64)
+    grp: str = Field(max_length=16)
+    assigned_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
 challenge_t: Table = ChallengeRow.__table__  # type: ignore[attr-defined]
 progress_t: Table = ProgressRow.__table__  # type: ignore[attr-defined]
 entry_t: Table = EntryRow.__table__  # type: ignore[attr-defined]
 attempt_t: Table = QuizAttemptRow.__table__  # type: ignore[attr-defined]
 points_t: Table = PointsRow.__table__  # type: ignore[attr-defined]
+holdout_t: Table = HoldoutRow.__table__  # type: ignore[attr-defined]
+assignment_t: Table = AssignmentRow.__table__  # type: ignore[attr-defined]

@@ -8,14 +8,22 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from gamify.services.service import Service, utcnow
+from gamify.storage.audience import SqlAudience
 from gamify.storage.campaign_log import SqlCampaignLog
 from gamify.storage.plays.store import EnginePlays
 from gamify.storage.progress_store import SqlProgressStore
+from gamify.storage.report_queries import SqlReports
 
 
 def sql_service(
     engine: Engine, secret: str | bytes, clock: Callable[[], datetime] = utcnow
 ) -> Service:
     return Service(
-        EnginePlays(engine), SqlCampaignLog(engine), SqlProgressStore(engine), secret, clock
+        EnginePlays(engine),
+        SqlCampaignLog(engine),
+        SqlProgressStore(engine),
+        SqlAudience(engine),
+        SqlReports(engine),
+        secret,
+        clock,
     )

@@ -65,6 +65,8 @@ def campaign_detail(campaign_id: str) -> Response:
     current = state()
     customer = customer_id(required=False)
     campaign = find_any(current, campaign_id)
+    if customer is not None:  # the campaign sees the customer: assigned, shown unless holdout
+        current.service.show(campaign, customer)
     if isinstance(campaign, Challenge):
         return challenge_view(current, campaign, customer)
     now = current.service.clock()
@@ -109,6 +111,7 @@ def play(campaign_id: str) -> Response:
     customer = customer_id(required=True)
     assert customer is not None
     campaign = find_campaign(current, campaign_id)
+    current.service.show(campaign, customer)
     body = json_object_body(_PLAY_KEYS)
     client_seed = body.get("client_seed")
     if "client_seed" in body and not isinstance(client_seed, str):

@@ -73,7 +73,12 @@ def my_challenges() -> Response:
     customer = customer_id(required=True)
     assert customer is not None
     lang = negotiate(("es", "en"))
-    standings = current.service.standings(current.registry.challenges(), customer)
+    shown = [
+        challenge
+        for challenge in current.registry.challenges()
+        if current.service.group(challenge, customer) != "holdout"
+    ]
+    standings = current.service.standings(shown, customer)
     body: shapes.ChallengeList = {
         "challenges": [
             _standing(challenge, window, tally, lang, current)
@@ -89,6 +94,7 @@ def quiz(campaign_id: str) -> Response:
     customer = customer_id(required=True)
     assert customer is not None
     challenge = find_challenge(current, campaign_id)
+    current.service.show(challenge, customer)
     body = json_object_body(_QUIZ_KEYS)
     step = body.get("step")
     if not isinstance(step, str):

@@ -33,7 +33,8 @@ def events() -> Response:
 def track(current: GamifyState, body: Any) -> list[dict[str, Any]]:
     """The events of ``body`` stored and applied (in-process ``gamify.track`` too), then the
     host app told what they completed."""
-    tracked = current.service.track_events(body, current.registry.index())
+    registry = current.registry
+    tracked = current.service.track_events(body, registry.index(), registry.with_holdout())
     announce(tracked.granted)
     return tracked.results
 

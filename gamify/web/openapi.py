@@ -269,6 +269,12 @@ def _params(*names: str) -> list[dict[str, str]]:
     return [{"$ref": f"#/components/parameters/{n}"} for n in names]
 
 
+_HOLDOUT = _problem(
+    "`holdout`: the customer is in the campaign's holdout group (kept from it to measure it); "
+    "the widget hides the game"
+)
+
+
 def _paths() -> dict[str, Any]:
     customer: list[dict[str, list[str]]] = [{"customerToken": []}]
     optional_customer: list[dict[str, list[str]]] = [{}, {"customerToken": []}]
@@ -297,6 +303,9 @@ def _paths() -> dict[str, Any]:
                         "the campaign (`game` tells which)",
                     ),
                     "401": _responses("InvalidToken"),
+                    "403": _problem(
+                        "`holdout`: the customer is in the campaign's holdout group; hide the game"
+                    ),
                     "404": _responses("NotFound"),
                 },
             }
@@ -319,6 +328,9 @@ def _paths() -> dict[str, Any]:
                     "200": _json(_ref("PlayResponse"), "a replay of an idempotent request"),
                     "400": _responses("InvalidRequest"),
                     "401": _responses("InvalidToken"),
+                    "403": _problem(
+                        "`holdout`: the customer is in the campaign's holdout group; hide the game"
+                    ),
                     "404": _responses("NotFound"),
                     "409": _problem("`campaign_inactive`: not started yet, or ended"),
                     "413": _responses("TooLarge"),
@@ -439,6 +451,9 @@ def _paths() -> dict[str, Any]:
                     "200": _json(_ref("QuizResult"), "how many answers were right"),
                     "400": _responses("InvalidRequest"),
                     "401": _responses("InvalidToken"),
+                    "403": _problem(
+                        "`holdout`: the customer is in the campaign's holdout group; hide the game"
+                    ),
                     "404": _responses("NotFound"),
                     "409": _problem("`campaign_inactive`: the challenge is not running"),
                     "413": _responses("TooLarge"),

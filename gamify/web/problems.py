@@ -35,6 +35,7 @@ TYPE_BASE = "https://gamify.dev/problems/"
 CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "the request is malformed: see `detail`"),
     "invalid_token": (401, "missing, forged or expired customer token (or events key)"),
+    "holdout": (403, "the customer is in the campaign's holdout group: do not show the game"),
     "not_found": (404, "no such path, or a closed feature such as events"),
     "campaign_not_found": (404, "no campaign with this id"),
     "method_not_allowed": (405, "the path exists but not with this method; see `Allow`"),

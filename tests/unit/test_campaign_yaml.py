@@ -609,7 +609,7 @@ def test_python_tags_are_refused_and_nothing_runs(issues: Issues, tmp_path: Path
         ((2, 7, "game"), "YAML tag not allowed; write plain values",
          "!!python/object/apply:os.system"),
         ((25, 1, "x"), "unknown key; allowed keys are id, game, title, description, timezone, "
-         "starts, ends, limits, budget, fallback, prizes", None),
+         "starts, ends, limits, budget, holdout, fallback, prizes", None),
         ((25, 4, "x"), "YAML tag not allowed; write plain values", "!custom"),
     ]  # fmt: skip
 
@@ -742,3 +742,18 @@ def test_valid_file_with_one_line_replaced(line: int, value: object) -> None:
     dumped = dumped.removesuffix("...").strip().replace("\n", " ")
     lines[line] = f"{key}: {dumped}"
     _only_campaign_or_error("\n".join(lines) + "\n")
+
+
+# -- holdout ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["60", "-1", "10.5", "'10'", "true"])
+def test_a_holdout_must_be_a_whole_percent_up_to_half(issues: Issues, value: str) -> None:
+    found = only(issues(VALID + f"holdout: {value}\n"))
+    assert found.path == "holdout" and "a whole percent from 0 to 50" in found.message
+    assert found.line == len(VALID.splitlines()) + 1
+
+
+def test_a_holdout_is_read_and_absent_means_none(write: Callable[..., Path]) -> None:
+    assert load_campaign(write(VALID + "holdout: 10\n")).holdout == 10
+    assert load_campaign(write(VALID)).holdout == 0

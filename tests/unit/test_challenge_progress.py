@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from fakes import MemoryLog, MemoryPlays, MemoryProgress
+from fakes import MemoryLog, MemoryPlays, MemoryProgress, NoReports
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,7 +105,15 @@ def test_progress_follows_net_totals_whatever_the_arrival_order(
     orders: list[tuple[Decimal, list[Decimal]]], data: st.DataObject
 ) -> None:
     log = MemoryLog()
-    service = Service(MemoryPlays(log), log, MemoryProgress(log), "s", clock=lambda: NOW)
+    service = Service(
+        MemoryPlays(log),
+        log,
+        (p := MemoryProgress(log)),
+        p.audience,
+        NoReports(),
+        "s",
+        clock=lambda: NOW,
+    )
     spend = challenge()
     index = ChallengeIndex([spend])
     at = (NOW - timedelta(hours=1)).isoformat().replace("+00:00", "Z")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fakes import MemoryLog, MemoryPlays, MemoryProgress
+from fakes import MemoryLog, MemoryPlays, MemoryProgress, NoReports
 from service_cases import *  # noqa: F403  (the shared behaviour tests, collected here)
 from service_cases import NOW, MakeState
 
@@ -28,7 +28,15 @@ def make_state(folder: Path) -> Iterator[MakeState]:
     log = MemoryLog()  # one store: a second state is a second worker on the same storage
 
     def make() -> MemoryState:
-        service = Service(MemoryPlays(log), log, MemoryProgress(log), "s3cret", clock=lambda: NOW)
+        service = Service(
+            MemoryPlays(log),
+            log,
+            (p := MemoryProgress(log)),
+            p.audience,
+            NoReports(),
+            "s3cret",
+            clock=lambda: NOW,
+        )
         registry = Registry(folder, on_load=service.load, interval=0)
         registry.reload()
         return MemoryState(service, registry)

@@ -1,0 +1,178 @@
+"""The report's figures (CONTRACT §11), aggregated by the database: a campaign's assigned
+customers, their orders before and during the window, the prizes and coupons they got. Only a
+row per group comes back, whatever the number of customers or events (flat memory).
+
+Orders are the store's ``order.paid`` events, one per order id (an order paid twice under two
+event ids counts once), net of every ``order.refunded`` of that order: an order refunded in
+full is no order, and refunds lower revenue whenever they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from gamify.core.rules import iso_utc
+from gamify.services.ports import GroupSums, Span
+
+
+def _amount(dialect: str, key: str) -> str:
+    if dialect == "postgresql":
+        return f"CAST(CAST(e.payload AS JSON) -> 'order' ->> '{key}' AS NUMERIC)"
+    return f"CAST(json_extract(e.payload, '$.order.{key}') AS REAL)"
+
+
+def _orders_sql(dialect: str) -> str:
+    paid, refund = _amount(dialect, "total"), _amount(dialect, "refund_total")
+    return f"""
+WITH assigned AS (
+  SELECT customer, grp FROM gamify_assignment WHERE campaign = :campaign
+),
+paid AS (
+  SELECT e.customer, e.order_id, MIN(e.occurred_at) AS first_at, MAX({paid}) AS total
+    FROM gamify_event e JOIN assigned a ON a.customer = e.customer
+   WHERE e.type = 'order.paid' AND e.occurred_at >= :before AND e.occurred_at < :end
+     AND e.order_id IS NOT NULL
+   GROUP BY e.customer, e.order_id
+),
+refunds AS (
+  SELECT e.order_id, SUM({refund}) AS refunded
+    FROM gamify_event e
+   WHERE e.type = 'order.refunded' AND e.order_id IN (SELECT order_id FROM paid)
+   GROUP BY e.order_id
+),
+orders AS (
+  SELECT p.customer, p.first_at, p.total - COALESCE(r.refunded, 0) AS net
+    FROM paid p LEFT JOIN refunds r ON r.order_id = p.order_id
+),
+per_customer AS (
+  SELECT a.customer, a.grp,
+         SUM(CASE WHEN o.net > 0 AND o.first_at >= :start THEN 1 ELSE 0 END) AS orders,
+         SUM(CASE WHEN o.net > 0 AND o.first_at >= :start THEN o.net ELSE 0 END) AS revenue,
+         MAX(CASE WHEN o.net > 0 AND o.first_at < :start THEN 1 ELSE 0 END) AS before
+    FROM assigned a LEFT JOIN orders o ON o.customer = a.customer
+   GROUP BY a.customer, a.grp
+)
+SELECT grp, COUNT(*) AS customers,
+       SUM(COALESCE(before, 0)) AS before,
+       SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END) AS during,
+       SUM(CASE WHEN orders > 0 AND COALESCE(before, 0) = 0 THEN 1 ELSE 0 END) AS new,
+       SUM(CASE WHEN orders >= 2 THEN 1 ELSE 0 END) AS repeat,
+       SUM(COALESCE(orders, 0)) AS orders,
+       SUM(COALESCE(revenue, 0)) AS revenue,
+       SUM(COALESCE(revenue, 0) * COALESCE(revenue, 0)) AS revenue_squares
+  FROM per_customer
+ GROUP BY grp"""
+
+
+_PLAY_AWARDS = """
+SELECT a.grp, p.awarded AS prize, COUNT(*) AS n,
+       SUM(CASE WHEN p.coupon IS NOT NULL THEN 1 ELSE 0 END) AS coupons
+  FROM gamify_play p
+  JOIN gamify_assignment a ON a.campaign = p.campaign AND a.player = p.player
+ WHERE p.campaign = :campaign AND p.at >= :start_text AND p.at < :end_text
+ GROUP BY a.grp, p.awarded"""
+
+_CHALLENGE_AWARDS = """
+SELECT a.grp, 'reward' AS prize, COUNT(*) AS n,
+       SUM(CASE WHEN en.coupon IS NOT NULL THEN 1 ELSE 0 END) AS coupons
+  FROM gamify_challenge_entry en
+  JOIN gamify_assignment a ON a.campaign = en.challenge AND a.customer = en.customer
+ WHERE en.challenge = :campaign AND en.ordinal IS NOT NULL
+   AND en.completed_at >= :start AND en.completed_at < :end
+ GROUP BY a.grp"""
+
+
+def _redeemed_sql(dialect: str, game: bool) -> str:
+    if game:
+        issued = """
+  SELECT a.grp, p.coupon AS code FROM gamify_play p
+    JOIN gamify_assignment a ON a.campaign = p.campaign AND a.player = p.player
+   WHERE p.campaign = :campaign AND p.coupon IS NOT NULL
+     AND p.at >= :start_text AND p.at < :end_text"""
+    else:
+        issued = """
+  SELECT a.grp, en.coupon AS code FROM gamify_challenge_entry en
+    JOIN gamify_assignment a ON a.campaign = en.challenge AND a.customer = en.customer
+   WHERE en.challenge = :campaign AND en.coupon IS NOT NULL
+     AND en.completed_at >= :start AND en.completed_at < :end"""
+    if dialect == "postgresql":
+        used = """
+  SELECT DISTINCT c.code FROM gamify_event e
+   CROSS JOIN LATERAL json_array_elements_text(
+         COALESCE(CAST(e.payload AS JSON) -> 'order' -> 'coupons', '[]')) AS c(code)
+   WHERE e.type = 'order.paid' AND e.occurred_at >= :start"""
+    else:
+        used = """
+  SELECT DISTINCT j.value AS code FROM gamify_event e, json_each(e.payload, '$.order.coupons') j
+   WHERE e.type = 'order.paid' AND e.occurred_at >= :start"""
+    return f"""
+WITH issued AS ({issued}), used AS ({used})
+SELECT i.grp, COUNT(*) AS redeemed FROM issued i JOIN used u ON u.code = i.code GROUP BY i.grp"""
+
+
+class SqlReports:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def sums(self, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
+        return group_sums(self.engine, campaign, game, span)
+
+
+def group_sums(engine: Engine, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
+    """Each group's sums for ``campaign`` (a game when ``game``, else a challenge)."""
+    params: dict[str, Any] = {
+        "campaign": campaign,
+        "before": span.before,
+        "start": span.start,
+        "end": span.end,
+        "start_text": iso_utc(span.start),
+        "end_text": iso_utc(span.end),
+    }
+    with engine.connect() as conn:
+        dialect = conn.dialect.name
+        found: dict[str, dict[str, Any]] = {}
+        for summed in conn.execute(text(_orders_sql(dialect)), params).mappings():
+            found[summed["grp"]] = {k: v for k, v in summed.items() if k != "grp"}
+        awards: dict[str, dict[str, int]] = {}
+        issued: dict[str, int] = {}
+        for row in conn.execute(text(_PLAY_AWARDS if game else _CHALLENGE_AWARDS), params):
+            awards.setdefault(row.grp, {})[row.prize] = int(row.n)
+            issued[row.grp] = issued.get(row.grp, 0) + int(row.coupons or 0)
+        redeemed = _redeemed(conn, dialect, game, params)
+    groups = set(found) | set(awards)
+    return {
+        group: GroupSums(
+            customers=int(found.get(group, {}).get("customers") or 0),
+            before=int(found.get(group, {}).get("before") or 0),
+            during=int(found.get(group, {}).get("during") or 0),
+            new=int(found.get(group, {}).get("new") or 0),
+            repeat=int(found.get(group, {}).get("repeat") or 0),
+            orders=int(found.get(group, {}).get("orders") or 0),
+            revenue=_decimal(found.get(group, {}).get("revenue")),
+            revenue_squares=_decimal(found.get(group, {}).get("revenue_squares")),
+            awards=awards.get(group, {}),
+            coupons_issued=issued.get(group, 0),
+            coupons_redeemed=redeemed.get(group, 0),
+        )
+        for group in groups
+    }
+
+
+def _redeemed(
+    conn: Connection, dialect: str, game: bool, params: Mapping[str, Any]
+) -> dict[str, int]:
+    rows = conn.execute(text(_redeemed_sql(dialect, game)), dict(params))
+    return {row.grp: int(row.redeemed) for row in rows}
+
+
+def _decimal(value: Any) -> Decimal:
+    """Sums as exact decimals (PostgreSQL's NUMERIC), or SQLite's floats to the cent."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(float(value))).quantize(Decimal("0.0001"))
