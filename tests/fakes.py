@@ -476,9 +476,13 @@ class MemoryAudience:
     def holdouts(self) -> dict[str, int]:
         return dict(self.percents)
 
+    def fix_holdout(self, campaign: str, percent: int, at: datetime) -> int:
+        with self.lock:
+            return self.percents.setdefault(campaign, percent)
+
 
 class NoReports:
     """The memory fakes keep no store events to report on: reports are tested on databases."""
 
-    def sums(self, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
+    def sums(self, campaign: str, game: bool, span: Span, holdout: int) -> dict[str, GroupSums]:
         raise NotImplementedError("reports need a database: see tests/storage")

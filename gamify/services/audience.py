@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from gamify.core.challenge import AnyCampaign
 from gamify.core.errors import CampaignError, ConfigIssue, InHoldout
@@ -28,8 +29,9 @@ class AudienceCases:
     holdout_key: bytes
     clock: Callable[[], datetime]
 
-    def player(self, campaign_id: str, customer_id: str) -> str:
-        raise NotImplementedError  # PlayCases
+    if TYPE_CHECKING:  # PlayCases, beside this class in the Service
+
+        def player(self, campaign_id: str, customer_id: str) -> str: ...
 
     def _seen(self) -> _Seen:
         seen: _Seen | None = getattr(self, "_seen_groups", None)
@@ -39,7 +41,11 @@ class AudienceCases:
 
     def group(self, campaign: AnyCampaign, customer: str) -> Group:
         """The customer's group in the campaign, assigning it now if the campaign had not
-        seen them."""
+        seen them. Without a holdout everyone is in the treatment, and nothing is asked of
+        the database here: a play records its customer in its own write, and a challenge's
+        report counts the customers its progress holds."""
+        if campaign.holdout <= 0:
+            return "treatment"
         key = (campaign.id, customer)
         seen = self._seen()
         group = seen.get(key)
@@ -70,9 +76,13 @@ class AudienceCases:
 
     def check_holdout(self, campaign: AnyCampaign) -> None:
         """Refuse a file whose holdout differs from the percent recorded when the campaign
-        first assigned a customer: the groups compared by the report would no longer be
-        those it was run with."""
-        recorded = self.audience.holdouts().get(campaign.id)
+        started or first assigned a customer: the groups the report compares would no longer
+        be those it ran with."""
+        now = self.clock()
+        if now >= campaign.starts:
+            recorded: int | None = self.audience.fix_holdout(campaign.id, campaign.holdout, now)
+        else:
+            recorded = self.audience.holdouts().get(campaign.id)
         if recorded is None or recorded == campaign.holdout:
             return
         raise CampaignError([holdout_issue(campaign, recorded)])

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gamify.core.challenge import AnyCampaign, Challenge, Window, shown_units
 from gamify.core.coupons import PoolPathError, make_code, read_pool
@@ -90,10 +90,11 @@ class ChallengeCases:
     def player(self, campaign_id: str, customer_id: str) -> str:
         raise NotImplementedError  # PlayCases
 
-    def event_assignments(
-        self, campaigns: Iterable[AnyCampaign], events: Sequence[Event]
-    ) -> list[Assignment]:
-        raise NotImplementedError  # AudienceCases
+    if TYPE_CHECKING:  # AudienceCases, beside this class in the Service
+
+        def event_assignments(
+            self, campaigns: Iterable[AnyCampaign], events: Sequence[Event]
+        ) -> list[Assignment]: ...
 
     # -- set up ----------------------------------------------------------------------------
 

@@ -14,13 +14,21 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamify.core import fairness
 from gamify.core.campaign import Campaign, Prize
 from gamify.core.chain import PLAY_COLUMNS, pseudonym
+from gamify.core.challenge import AnyCampaign
 from gamify.core.coupons import make_code
-from gamify.core.errors import CampaignInactive, InvalidRequest, LimitReached, NotFound
+from gamify.core.errors import (
+    CampaignInactive,
+    InHoldout,
+    InvalidRequest,
+    LimitReached,
+    NotFound,
+)
+from gamify.core.holdout import Group
 from gamify.core.play import (
     Allowance,
     Head,
@@ -34,6 +42,7 @@ from gamify.core.play import (
     play_scopes,
 )
 from gamify.services.ports import (
+    Assignment,
     CampaignLog,
     GivenCoupon,
     Locked,
@@ -68,6 +77,10 @@ class PlayCases:
 
     def open_epoch_after(self, campaign_id: str, epoch: int) -> None: ...  # CampaignCases
 
+    if TYPE_CHECKING:  # AudienceCases, beside this class in the Service
+
+        def group(self, campaign: AnyCampaign, customer: str) -> Group: ...
+
     def player(self, campaign_id: str, customer_id: str) -> str:
         return pseudonym(self.player_key, campaign_id, customer_id)
 
@@ -92,12 +105,18 @@ class PlayCases:
             raise InvalidRequest("client_seed must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
         if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters")
+        group = self.group(campaign, customer_id)  # a holdout customer never plays
+        if group == "holdout":
+            raise InHoldout(campaign.id)
         player = self.player(campaign.id, customer_id)
+        assignment = Assignment(campaign.id, customer_id, player, group, self.clock())
         again = False  # once more after a failure that wrote nothing
         while True:
             try:
                 with self.plays.transaction() as tx:
-                    result = self._play_locked(tx, campaign, player, client_seed, idempotency_key)
+                    result = self._play_locked(
+                        tx, campaign, player, client_seed, idempotency_key, assignment
+                    )
             except StartOver as exc:
                 if again:
                     raise
@@ -120,6 +139,7 @@ class PlayCases:
         player: str,
         client_seed: str,
         idempotency_key: str | None,
+        assignment: Assignment | None = None,
     ) -> PlayResult | int:
         """The play, or the number of a revealed open epoch that must be closed first."""
         now = self.clock()
@@ -213,6 +233,7 @@ class PlayCases:
                 bumps=bumps,
                 idempotency_key=idempotency_key,
                 coupon=coupon,
+                assignment=assignment,
             )
         )
         counts.update({k: counts.get(k, 0) + v for k, v in bumps.items()})

@@ -135,6 +135,7 @@ class PlayWrite:
     bumps: dict[str, int] = field(default_factory=dict)
     idempotency_key: str | None = None
     coupon: GivenCoupon | None = None
+    assignment: Assignment | None = None  # the customer's group, recorded if it is not yet
 
 
 class PlayTransaction(Protocol):
@@ -325,6 +326,9 @@ class AudienceStore(Protocol):
     def holdouts(self) -> dict[str, int]:
         """Every campaign's recorded holdout percent."""
 
+    def fix_holdout(self, campaign: str, percent: int, at: datetime) -> int:
+        """Record the campaign's holdout percent unless one is recorded; the recorded one."""
+
 
 # -- report (CONTRACT §11) ---------------------------------------------------------------------
 
@@ -356,5 +360,5 @@ class GroupSums:
 
 
 class ReportStore(Protocol):
-    def sums(self, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
+    def sums(self, campaign: str, game: bool, span: Span, holdout: int) -> dict[str, GroupSums]:
         """Each group's sums, aggregated by the database (a row per group comes back)."""

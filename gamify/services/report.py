@@ -92,7 +92,8 @@ class ReportCases:
             start=_midnight(first, zone),
             end=_midnight(last + timedelta(days=1), zone),
         )
-        sums = self.reports.sums(campaign.id, not isinstance(campaign, Challenge), span)
+        game = not isinstance(campaign, Challenge)
+        sums = self.reports.sums(campaign.id, game, span, campaign.holdout)
         if not any(s.customers for s in sums.values()):
             raise ReportError(
                 f"campaign {campaign.id!r} has seen no customers yet: they are counted when "

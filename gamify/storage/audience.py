@@ -5,6 +5,7 @@ between workers: insert what is missing, then read what is there)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, tuple_
 
@@ -64,6 +65,15 @@ class SqlAudience:
     ) -> dict[tuple[str, str], Group]:
         with writing(self.engine) as conn:
             return record_assignments(conn, assignments, percents)
+
+    def fix_holdout(self, campaign: str, percent: int, at: datetime) -> int:
+        with writing(self.engine) as conn:
+            row = {"campaign": campaign, "percent": percent, "recorded_at": at}
+            insert_missing(conn, holdout_t, [row], ["campaign"])
+            found = conn.execute(
+                select(holdout_t.c.percent).where(holdout_t.c.campaign == campaign)
+            ).scalar_one()
+            return int(found)
 
     def holdouts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

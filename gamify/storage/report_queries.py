@@ -9,11 +9,13 @@ full is no order, and refunds lower revenue whenever they come.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
 from gamify.core.rules import iso_utc
 from gamify.services.ports import GroupSums, Span
@@ -25,11 +27,19 @@ def _amount(dialect: str, key: str) -> str:
     return f"CAST(json_extract(e.payload, '$.order.{key}') AS REAL)"
 
 
-def _orders_sql(dialect: str) -> str:
+def _orders_sql(dialect: str, progress: bool) -> str:
+    """``progress``: a challenge without a holdout counts the customers its progress holds
+    too (it records its customers only as they open its card or answer its quiz)."""
     paid, refund = _amount(dialect, "total"), _amount(dialect, "refund_total")
+    more = (
+        """
+  UNION SELECT DISTINCT customer, 'treatment' FROM gamify_progress WHERE challenge = :campaign"""
+        if progress
+        else ""
+    )
     return f"""
 WITH assigned AS (
-  SELECT customer, grp FROM gamify_assignment WHERE campaign = :campaign
+  SELECT customer, grp FROM gamify_assignment WHERE campaign = :campaign{more}
 ),
 paid AS (
   SELECT e.customer, e.order_id, MIN(e.occurred_at) AS first_at, MAX({paid}) AS total
@@ -118,28 +128,45 @@ class SqlReports:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def sums(self, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
-        return group_sums(self.engine, campaign, game, span)
+    def sums(self, campaign: str, game: bool, span: Span, holdout: int) -> dict[str, GroupSums]:
+        return group_sums(self.engine, campaign, game, span, holdout)
 
 
-def group_sums(engine: Engine, campaign: str, game: bool, span: Span) -> dict[str, GroupSums]:
+_TIMES = ("before", "start", "end")
+
+
+def _query(sql: str) -> Any:
+    """The statement with its times bound as the columns store them (SQLite keeps UTC text)."""
+    return text(sql).bindparams(
+        *(
+            bindparam(name, type_=DateTime(timezone=True))
+            for name in _TIMES
+            if re.search(rf":{name}\b", sql)
+        )
+    )
+
+
+def group_sums(
+    engine: Engine, campaign: str, game: bool, span: Span, holdout: int
+) -> dict[str, GroupSums]:
     """Each group's sums for ``campaign`` (a game when ``game``, else a challenge)."""
     params: dict[str, Any] = {
         "campaign": campaign,
-        "before": span.before,
-        "start": span.start,
-        "end": span.end,
+        "before": span.before.astimezone(UTC),
+        "start": span.start.astimezone(UTC),
+        "end": span.end.astimezone(UTC),
         "start_text": iso_utc(span.start),
         "end_text": iso_utc(span.end),
     }
     with engine.connect() as conn:
         dialect = conn.dialect.name
         found: dict[str, dict[str, Any]] = {}
-        for summed in conn.execute(text(_orders_sql(dialect)), params).mappings():
+        orders = _query(_orders_sql(dialect, not game and holdout <= 0))
+        for summed in conn.execute(orders, params).mappings():
             found[summed["grp"]] = {k: v for k, v in summed.items() if k != "grp"}
         awards: dict[str, dict[str, int]] = {}
         issued: dict[str, int] = {}
-        for row in conn.execute(text(_PLAY_AWARDS if game else _CHALLENGE_AWARDS), params):
+        for row in conn.execute(_query(_PLAY_AWARDS if game else _CHALLENGE_AWARDS), params):
             awards.setdefault(row.grp, {})[row.prize] = int(row.n)
             issued[row.grp] = issued.get(row.grp, 0) + int(row.coupons or 0)
         redeemed = _redeemed(conn, dialect, game, params)
@@ -165,7 +192,7 @@ def group_sums(engine: Engine, campaign: str, game: bool, span: Span) -> dict[st
 def _redeemed(
     conn: Connection, dialect: str, game: bool, params: Mapping[str, Any]
 ) -> dict[str, int]:
-    rows = conn.execute(text(_redeemed_sql(dialect, game)), dict(params))
+    rows = conn.execute(_query(_redeemed_sql(dialect, game)), dict(params))
     return {row.grp: int(row.redeemed) for row in rows}
 
 

@@ -111,7 +111,6 @@ def play(campaign_id: str) -> Response:
     customer = customer_id(required=True)
     assert customer is not None
     campaign = find_campaign(current, campaign_id)
-    current.service.show(campaign, customer)
     body = json_object_body(_PLAY_KEYS)
     client_seed = body.get("client_seed")
     if "client_seed" in body and not isinstance(client_seed, str):

@@ -208,9 +208,9 @@ def test_the_command_prints_text_json_and_csv_and_refuses_bad_windows(
     folder = tmp_path / "campaigns"
     current = _state(database, folder, 0)
     _store(current, 200, {"treatment": 0.5, "holdout": 0.5}, seed=3)
-    wheel = current.registry.find(CAMPAIGN)
-    for n in range(200):  # no holdout: a campaign sees its customers by their token calls
-        assert current.service.group(wheel, f"c3-{n}") == "treatment"
+    wheel = current.registry.get(CAMPAIGN)
+    for n in range(200):  # no holdout: the report is of the customers who played
+        current.service.play(wheel, f"c3-{n}")
     current.engine.dispose()
     monkeypatch.setenv("GAMIFY_SECRET_KEY", SECRET)
     runner = CliRunner()
@@ -225,6 +225,8 @@ def test_the_command_prints_text_json_and_csv_and_refuses_bad_windows(
     rows = runner.invoke(cli, [*base, "--to", "2026-11-30", "--format", "csv"]).output.splitlines()
     assert rows[0].startswith("campaign,from,to,group,customers,retention")
     assert len(rows) == 2 and rows[1].startswith(f"{CAMPAIGN},2026-11-10,2026-11-30,treatment,200,")
+    prizes = body["groups"]["treatment"]["prizes"]
+    assert 60 < prizes < 140 and body["groups"]["treatment"]["prize_value"] == prizes * 5
     for args, message in (
         (["--from", "2026-11-20", "--to", "2026-11-12"], "is after"),
         (["--from", "2099-01-01", "--to", "2099-01-02"], "in the future"),
@@ -239,4 +241,22 @@ def test_a_campaign_that_saw_nobody_says_so(database: str, tmp_path: Path) -> No
     current = _state(database, tmp_path / "campaigns", 10)
     with pytest.raises(ReportError, match="has seen no customers yet"):
         current.service.report(current.registry.find(CAMPAIGN))
+    current.engine.dispose()
+
+
+def test_the_window_is_whole_local_days_of_the_campaign(database: str, tmp_path: Path) -> None:
+    """Madrid is UTC+1 in November: 23:30 UTC the day before START is 00:30 on START there."""
+    current = _state(database, tmp_path / "campaigns", 0)
+    wheel = current.registry.get(CAMPAIGN)
+    eve = START - timedelta(days=1)
+    late = datetime(eve.year, eve.month, eve.day, 23, 30, tzinfo=UTC)
+    early = datetime(eve.year, eve.month, eve.day, 22, 30, tzinfo=UTC)
+    for customer, at in (("inside", late), ("outside", early)):
+        current.service.play(wheel, customer)
+        order = _order(f"o-{customer}", customer, eve, Decimal("10"))
+        order["occurred_at"] = at.isoformat()
+        current.service.track_events(order, current.registry.index())
+    sums = current.service.report(wheel).sums["treatment"]
+    assert (sums.customers, sums.during, sums.before) == (2, 1, 1)
+    assert sums.revenue == Decimal("10")
     current.engine.dispose()

@@ -11,6 +11,7 @@ building, compiling and wrapping statements per play cost more than the statemen
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS
@@ -49,7 +50,11 @@ def replayed(
 
 def write_params(write: PlayWrite) -> dict[str, Any]:
     coupon = write.coupon
+    assignment = write.assignment
     return {
+        "assign_customer": assignment.customer if assignment else None,
+        "assign_group": assignment.group if assignment else None,
+        "assign_at": _utc_text(assignment.at) if assignment else None,
         **write.row,
         "next_seq": write.row["seq"] + 1,
         "next_nonce": write.next_nonce,
@@ -59,3 +64,18 @@ def write_params(write: PlayWrite) -> dict[str, Any]:
         "coupon_prize": coupon.prize if coupon else None,
         "pooled": coupon.pooled if coupon else None,
     }
+
+
+def _utc_text(moment: datetime) -> str:
+    """A time as both databases read it back for a timestamp column: UTC, no offset."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def insert_assignment(at: str) -> str:
+    """The customer's group, recorded with their play if the campaign had not recorded it yet;
+    ``at`` is the dialect's expression of ``assign_at``."""
+    return (
+        "INSERT INTO gamify_assignment (campaign, customer, player, grp, assigned_at) "
+        f"SELECT %(campaign)s, %(assign_customer)s, %(player)s, %(assign_group)s, {at} "
+        "WHERE %(assign_customer)s IS NOT NULL ON CONFLICT (campaign, customer) DO NOTHING"
+    )

@@ -41,6 +41,7 @@ from gamify.storage.plays.base import (
     INSERT_PLAY,
     STATE,
     UPDATE_STATE,
+    insert_assignment,
     replayed,
     write_params,
 )
@@ -96,6 +97,7 @@ WRITE = Statement.of(
     f"""\
 WITH play AS ({INSERT_PLAY}),
 head AS ({UPDATE_STATE}),
+assign AS ({insert_assignment("CAST(%(assign_at)s AS TIMESTAMP) AT TIME ZONE 'UTC'")}),
 idem AS (
   INSERT INTO gamify_idempotency (campaign, player, key, seq)
   SELECT %(campaign)s, %(player)s, %(idem)s, %(seq)s WHERE %(idem)s IS NOT NULL),

@@ -13,6 +13,7 @@ from gamify.storage.plays.base import (
     INSERT_PLAY,
     STATE,
     UPDATE_STATE,
+    insert_assignment,
     replayed,
     write_params,
 )
@@ -31,6 +32,7 @@ def _sqlite(sql: str) -> str:
 
 _SQLITE_INSERT_PLAY = _sqlite(INSERT_PLAY)
 _SQLITE_UPDATE_STATE = _sqlite(UPDATE_STATE)
+_SQLITE_INSERT_ASSIGNMENT = _sqlite(insert_assignment("%(assign_at)s"))
 
 
 class SqlitePlays:
@@ -115,6 +117,8 @@ class SqlitePlays:
         params = write_params(write)
         conn.execute(_SQLITE_INSERT_PLAY, params)
         conn.execute(_SQLITE_UPDATE_STATE, params)
+        if write.assignment is not None:
+            conn.execute(_SQLITE_INSERT_ASSIGNMENT, params)
         if write.idempotency_key is not None:
             conn.execute(
                 "INSERT INTO gamify_idempotency (campaign, player, key, seq) "
