@@ -42,40 +42,39 @@ WITH assigned AS (
   SELECT customer, grp FROM gamify_assignment WHERE campaign = :campaign{more}
 ),
 paid AS (
-  SELECT e.customer, e.order_id, MIN(e.occurred_at) AS first_at, MAX({paid}) AS total
-    FROM gamify_event e JOIN assigned a ON a.customer = e.customer
-   WHERE e.type = 'order.paid' AND e.occurred_at >= :before AND e.occurred_at < :end
-     AND e.order_id IS NOT NULL
-   GROUP BY e.customer, e.order_id
+  SELECT MIN(customer) AS customer, order_id, MIN(occurred_at) AS first_at,
+         MAX(total) AS total
+    FROM (SELECT e.customer, e.order_id, e.occurred_at, {paid} AS total
+            FROM gamify_event e
+           WHERE e.type = 'order.paid' AND e.occurred_at >= :before AND e.occurred_at < :end
+             AND e.order_id IS NOT NULL) AS e
+   GROUP BY order_id
 ),
 refunds AS (
   SELECT e.order_id, SUM({refund}) AS refunded
     FROM gamify_event e
-   WHERE e.type = 'order.refunded' AND e.order_id IN (SELECT order_id FROM paid)
+   WHERE e.type = 'order.refunded' AND e.occurred_at >= :before
    GROUP BY e.order_id
 ),
-orders AS (
-  SELECT p.customer, p.first_at, p.total - COALESCE(r.refunded, 0) AS net
-    FROM paid p LEFT JOIN refunds r ON r.order_id = p.order_id
-),
 per_customer AS (
-  SELECT a.customer, a.grp,
+  SELECT o.customer,
          SUM(CASE WHEN o.net > 0 AND o.first_at >= :start THEN 1 ELSE 0 END) AS orders,
          SUM(CASE WHEN o.net > 0 AND o.first_at >= :start THEN o.net ELSE 0 END) AS revenue,
          MAX(CASE WHEN o.net > 0 AND o.first_at < :start THEN 1 ELSE 0 END) AS before
-    FROM assigned a LEFT JOIN orders o ON o.customer = a.customer
-   GROUP BY a.customer, a.grp
+    FROM (SELECT p.customer, p.first_at, p.total - COALESCE(r.refunded, 0) AS net
+            FROM paid p LEFT JOIN refunds r ON r.order_id = p.order_id) AS o
+   GROUP BY o.customer
 )
-SELECT grp, COUNT(*) AS customers,
-       SUM(COALESCE(before, 0)) AS before,
-       SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END) AS during,
-       SUM(CASE WHEN orders > 0 AND COALESCE(before, 0) = 0 THEN 1 ELSE 0 END) AS new,
-       SUM(CASE WHEN orders >= 2 THEN 1 ELSE 0 END) AS repeat,
-       SUM(COALESCE(orders, 0)) AS orders,
-       SUM(COALESCE(revenue, 0)) AS revenue,
-       SUM(COALESCE(revenue, 0) * COALESCE(revenue, 0)) AS revenue_squares
-  FROM per_customer
- GROUP BY grp"""
+SELECT a.grp, COUNT(*) AS customers,
+       SUM(COALESCE(c.before, 0)) AS before,
+       SUM(CASE WHEN c.orders > 0 THEN 1 ELSE 0 END) AS during,
+       SUM(CASE WHEN c.orders > 0 AND COALESCE(c.before, 0) = 0 THEN 1 ELSE 0 END) AS new,
+       SUM(CASE WHEN c.orders >= 2 THEN 1 ELSE 0 END) AS repeat,
+       SUM(COALESCE(c.orders, 0)) AS orders,
+       SUM(COALESCE(c.revenue, 0)) AS revenue,
+       SUM(COALESCE(c.revenue, 0) * COALESCE(c.revenue, 0)) AS revenue_squares
+  FROM assigned a LEFT JOIN per_customer c ON c.customer = a.customer
+ GROUP BY a.grp"""
 
 
 _PLAY_AWARDS = """
@@ -97,6 +96,9 @@ SELECT a.grp, 'reward' AS prize, COUNT(*) AS n,
 
 
 def _redeemed_sql(dialect: str, game: bool) -> str:
+    """Codes given to each group that came back in a store order. Payloads are gamify's
+    canonical JSON (no spaces), so a text match skips the orders without a coupon before any
+    JSON is parsed."""
     if game:
         issued = """
   SELECT a.grp, p.coupon AS code FROM gamify_play p
@@ -114,11 +116,13 @@ def _redeemed_sql(dialect: str, game: bool) -> str:
   SELECT DISTINCT c.code FROM gamify_event e
    CROSS JOIN LATERAL json_array_elements_text(
          COALESCE(CAST(e.payload AS JSON) -> 'order' -> 'coupons', '[]')) AS c(code)
-   WHERE e.type = 'order.paid' AND e.occurred_at >= :start"""
+   WHERE e.type = 'order.paid' AND e.occurred_at >= :start
+     AND e.payload LIKE '%"coupons":["%'"""
     else:
         used = """
   SELECT DISTINCT j.value AS code FROM gamify_event e, json_each(e.payload, '$.order.coupons') j
-   WHERE e.type = 'order.paid' AND e.occurred_at >= :start"""
+   WHERE e.type = 'order.paid' AND e.occurred_at >= :start
+     AND e.payload LIKE '%"coupons":["%'"""
     return f"""
 WITH issued AS ({issued}), used AS ({used})
 SELECT i.grp, COUNT(*) AS redeemed FROM issued i JOIN used u ON u.code = i.code GROUP BY i.grp"""
