@@ -70,7 +70,7 @@ GENERATE = [
               || CASE WHEN n % 40 = 0 THEN '"TEN-' || (n / 40) || '"' ELSE '' END
               || '],"currency":"EUR","id":"o' || n || '","items":[],"total":"'
               || to_char(10 + (n % 9000) / 100.0, 'FM99990.00') || '"},"type":"order.paid"}'
-         FROM generate_series(1, :orders) AS n""",
+         FROM generate_series(1, CAST(:orders AS BIGINT)) AS n""",
     """INSERT INTO gamify_event (id, type, customer, occurred_at, received_at, order_id, payload)
        SELECT 'r' || e.id, 'order.refunded', e.customer, e.occurred_at + interval '1 day', now(),
               e.order_id,
