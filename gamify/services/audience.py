@@ -64,7 +64,7 @@ class AudienceCases:
         self, campaigns: Iterable[AnyCampaign], events: Sequence[Event]
     ) -> list[Assignment]:
         """The customers of ``events`` seen by the campaigns with a holdout whose schedule
-        holds the event (a campaign without one assigns on token calls only)."""
+        holds the event (a campaign without one records its customers as they play)."""
         found: list[Assignment] = []
         for campaign in campaigns:
             if campaign.holdout <= 0:
