@@ -85,14 +85,16 @@ SELECT a.grp, p.awarded AS prize, COUNT(*) AS n,
  WHERE p.campaign = :campaign AND p.at >= :start_text AND p.at < :end_text
  GROUP BY a.grp, p.awarded"""
 
+# A challenge's completers are its customers whether or not it recorded them: without a holdout
+# it records none (its report counts its progress's customers, all in the treatment).
 _CHALLENGE_AWARDS = """
-SELECT a.grp, 'reward' AS prize, COUNT(*) AS n,
+SELECT COALESCE(a.grp, 'treatment') AS grp, 'reward' AS prize, COUNT(*) AS n,
        SUM(CASE WHEN en.coupon IS NOT NULL THEN 1 ELSE 0 END) AS coupons
   FROM gamify_challenge_entry en
-  JOIN gamify_assignment a ON a.campaign = en.challenge AND a.customer = en.customer
+  LEFT JOIN gamify_assignment a ON a.campaign = en.challenge AND a.customer = en.customer
  WHERE en.challenge = :campaign AND en.ordinal IS NOT NULL
    AND en.completed_at >= :start AND en.completed_at < :end
- GROUP BY a.grp"""
+ GROUP BY COALESCE(a.grp, 'treatment')"""
 
 
 def _redeemed_sql(dialect: str, game: bool) -> str:
@@ -107,8 +109,8 @@ def _redeemed_sql(dialect: str, game: bool) -> str:
      AND p.at >= :start_text AND p.at < :end_text"""
     else:
         issued = """
-  SELECT a.grp, en.coupon AS code FROM gamify_challenge_entry en
-    JOIN gamify_assignment a ON a.campaign = en.challenge AND a.customer = en.customer
+  SELECT COALESCE(a.grp, 'treatment') AS grp, en.coupon AS code FROM gamify_challenge_entry en
+    LEFT JOIN gamify_assignment a ON a.campaign = en.challenge AND a.customer = en.customer
    WHERE en.challenge = :campaign AND en.coupon IS NOT NULL
      AND en.completed_at >= :start AND en.completed_at < :end"""
     if dialect == "postgresql":

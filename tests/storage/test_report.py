@@ -260,3 +260,57 @@ def test_the_window_is_whole_local_days_of_the_campaign(database: str, tmp_path:
     assert (sums.customers, sums.during, sums.before) == (2, 1, 1)
     assert sums.revenue == Decimal("10")
     current.engine.dispose()
+
+
+CHALLENGE = """\
+id: spring-challenge
+game: challenge
+title: Spring challenge
+timezone: Europe/Madrid
+starts: 2026-11-10T00:00:00
+ends: 2026-12-31T00:00:00
+steps:
+  - {id: orders, label: Two orders, event: order.paid, count: 2}
+reward: {label: Points, points: 10}
+"""
+
+
+def test_a_challenge_without_holdout_reports_the_customers_its_progress_holds(
+    database: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "campaigns"
+    current = _state(database, folder, 0)
+    (folder / "spring-challenge.yaml").write_text(CHALLENGE, encoding="utf-8")
+    current.registry.reload()
+    window = START + timedelta(days=2)
+    events = [
+        _order("a-1", "ana", window, Decimal("20")),
+        _order("a-2", "ana", window + timedelta(days=1), Decimal("30")),
+        _order("l-1", "luis", window, Decimal("15")),
+        _order("x-0", "ana", START - timedelta(days=3), Decimal("9")),  # before: not progress
+    ]
+    current.service.track_events({"events": events}, current.registry.index())
+    made = current.service.report(current.registry.find("spring-challenge"))
+    sums = made.sums["treatment"]
+    assert (sums.customers, sums.during, sums.before, sums.orders) == (2, 2, 1, 3)
+    assert sums.revenue == Decimal("65") and sums.awards == {"reward": 1}  # ana completed
+    assert made.retention is None and set(made.groups) == {"treatment"}
+    current.engine.dispose()
+
+
+def test_a_coupon_given_by_a_play_and_used_in_an_order_counts_as_redeemed(
+    database: str, tmp_path: Path
+) -> None:
+    current = _state(database, tmp_path / "campaigns", 0)
+    wheel = current.registry.get(CAMPAIGN)
+    codes = [
+        code for n in range(20) if (code := current.service.play(wheel, f"p{n}").coupon) is not None
+    ]
+    assert codes, "20 plays at even odds gave no coupon"
+    order = _order("with-code", "p0", START + timedelta(days=4), Decimal("40"))
+    order["order"]["coupons"] = [codes[0], "NOT-OURS"]
+    current.service.track_events(order, current.registry.index())
+    sums = current.service.report(wheel).sums["treatment"]
+    assert (sums.coupons_issued, sums.coupons_redeemed) == (len(codes), 1)
+    assert sums.awards["ten"] == len(codes)
+    current.engine.dispose()
