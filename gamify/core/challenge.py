@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from zoneinfo import ZoneInfo
 
 from gamify.core.campaign import Campaign, Coupon, Text
-from gamify.core.periods import local_date, period_key
+from gamify.core.periods import local_date, local_midnight, period_key
 
 Complete = Literal["all", "any"]
 Repeat = Literal["never", "week", "month"]
@@ -215,7 +214,6 @@ class Challenge:
             return None
         if self.repeat == "never":
             return Window("all", self.starts, self.ends)
-        zone = ZoneInfo(self.timezone)
         day = local_date(moment, self.timezone)
         if self.repeat == "week":
             first = day - timedelta(days=day.weekday())
@@ -227,8 +225,8 @@ class Challenge:
             key = "M" + first.isoformat()[:7]
         return Window(
             key,
-            max(self.starts, _midnight(first, zone)),
-            min(self.ends, _midnight(after, zone)),
+            max(self.starts, local_midnight(first, self.timezone)),
+            min(self.ends, local_midnight(after, self.timezone)),
         )
 
     def done(self, progress: Mapping[str, int]) -> bool:
@@ -239,11 +237,6 @@ class Challenge:
 
 AnyCampaign = Campaign | Challenge
 """What a campaign file holds: a game (wheel, scratch) or a challenge."""
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    """Local midnight of ``day`` in UTC; DST days are 23 or 25 hours long, never skipped."""
-    return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -17,6 +17,11 @@ def local_date(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
+def local_midnight(day: date, timezone: str) -> datetime:
+    """The start of a local day, in UTC; DST days are 23 or 25 hours long, never skipped."""
+    return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
+
+
 def period_key(moment: datetime, timezone: str, per: Period) -> str:
     """``2026-11-27`` for a day, the ISO week's Monday ``W2026-11-23`` for a week, else ``all``."""
     if per == "campaign":
@@ -33,5 +38,4 @@ def period_end(moment: datetime, timezone: str, per: Period) -> datetime | None:
         return None
     day = local_date(moment, timezone)
     days = 1 if per == "day" else 7 - day.weekday()
-    local_midnight = datetime.combine(day + timedelta(days=days), time(0), ZoneInfo(timezone))
-    return local_midnight.astimezone(UTC)
+    return local_midnight(day + timedelta(days=days), timezone)

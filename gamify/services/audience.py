@@ -1,6 +1,7 @@
 """Who a campaign shows itself to (CONTRACT §11): each customer is assigned a group the first
-time a campaign sees them (a call with their token, or, for a campaign with a holdout, one of
-their events during its window), and the holdout group never sees it.
+time a campaign sees them, and the holdout group never sees it. A campaign with a holdout sees
+a customer at a call with their token or one of their events during its schedule; one without
+a holdout records its customers as they play (a challenge's report counts its progress's).
 
 The group is recorded in the database (the first record wins, whatever the number of workers)
 and remembered by the process, so that showing a campaign to a customer seen before costs no
@@ -50,7 +51,7 @@ class AudienceCases:
         seen = self._seen()
         group = seen.get(key)
         if group is None:
-            [assignment] = self._assignments(campaign, [customer], self.clock())
+            assignment = self._assignment(campaign, customer, self.clock())
             group = self.audience.assign([assignment], {campaign.id: campaign.holdout})[key]
             seen.put(key, group)
         return group
@@ -65,14 +66,14 @@ class AudienceCases:
     ) -> list[Assignment]:
         """The customers of ``events`` seen by the campaigns with a holdout whose schedule
         holds the event (a campaign without one records its customers as they play)."""
-        found: list[Assignment] = []
-        for campaign in campaigns:
-            if campaign.holdout <= 0:
-                continue
-            seen = {e.customer: e.occurred_at for e in events if campaign.is_running(e.occurred_at)}
-            for customer, at in seen.items():
-                found.extend(self._assignments(campaign, [customer], at))
-        return found
+        return [
+            self._assignment(campaign, customer, at)
+            for campaign in campaigns
+            if campaign.holdout > 0
+            for customer, at in {
+                e.customer: e.occurred_at for e in events if campaign.is_running(e.occurred_at)
+            }.items()
+        ]
 
     def check_holdout(self, campaign: AnyCampaign) -> None:
         """Refuse a file whose holdout differs from the percent recorded when the campaign
@@ -87,19 +88,9 @@ class AudienceCases:
             return
         raise CampaignError([holdout_issue(campaign, recorded)])
 
-    def _assignments(
-        self, campaign: AnyCampaign, customers: Iterable[str], at: datetime
-    ) -> list[Assignment]:
-        return [
-            Assignment(
-                campaign.id,
-                customer,
-                self.player(campaign.id, customer),
-                holdout_group(self.holdout_key, campaign.id, customer, campaign.holdout),
-                at,
-            )
-            for customer in customers
-        ]
+    def _assignment(self, campaign: AnyCampaign, customer: str, at: datetime) -> Assignment:
+        group = holdout_group(self.holdout_key, campaign.id, customer, campaign.holdout)
+        return Assignment(campaign.id, customer, self.player(campaign.id, customer), group, at)
 
 
 def holdout_issue(

@@ -34,7 +34,7 @@ from gamify.services.ports import (
     PoolConflict,
     ProgressStore,
     ProgressTransaction,
-    StartOver,
+    start_over_once,
 )
 
 log = logging.getLogger("gamify")
@@ -96,6 +96,8 @@ class ChallengeCases:
             self, campaigns: Iterable[AnyCampaign], events: Sequence[Event]
         ) -> list[Assignment]: ...
 
+        def show(self, campaign: AnyCampaign, customer: str) -> None: ...
+
     # -- set up ----------------------------------------------------------------------------
 
     def sync_challenge(self, challenge: Challenge) -> None:
@@ -127,21 +129,16 @@ class ChallengeCases:
         mistake."""
         now = self.clock()
         events = parse_events(body, now)
-        again = False  # once more after a failure that wrote nothing
-        while True:
-            try:
-                with self.progress.transaction() as tx:
-                    stored_ids, done, granted = self._advance(tx, index, events, now)
-                    seen = [e for e in events if e.id in stored_ids]
-                    if holdouts and (assigned := self.event_assignments(holdouts, seen)):
-                        tx.assign(assigned, {c.id: c.holdout for c in holdouts})
-                break
-            except StartOver as exc:
-                if again:
-                    raise
-                if exc.new_connections:  # the database restarted: the pool's others are dead
-                    self.progress.reset()
-                again = True
+
+        def attempt() -> tuple[set[str], Plan, list[Granted]]:
+            with self.progress.transaction() as tx:
+                stored_ids, done, granted = self._advance(tx, index, events, now)
+                seen = [e for e in events if e.id in stored_ids]
+                if holdouts and (assigned := self.event_assignments(holdouts, seen)):
+                    tx.assign(assigned, {c.id: c.holdout for c in holdouts})
+            return stored_ids, done, granted
+
+        stored_ids, done, granted = start_over_once(attempt, self.progress.reset)
         by_event: dict[str, list[Granted]] = {}
         for g in granted:
             by_event.setdefault(done.completed_by[_key(g)], []).append(g)
@@ -263,6 +260,7 @@ class ChallengeCases:
         """Grade one attempt of a quiz step in the window running now. A step passed already
         answers passed without using an attempt; with no attempt left,
         :class:`QuizAttemptsUsed` (429)."""
+        self.show(challenge, customer)  # a holdout customer never sees the challenge
         now = self.clock()
         step = challenge.step(step_id)
         if step is None or step.quiz is None:

@@ -50,7 +50,7 @@ from gamify.services.ports import (
     PlayStore,
     PlayTransaction,
     PlayWrite,
-    StartOver,
+    start_over_once,
 )
 
 Clock = Callable[[], datetime]
@@ -110,22 +110,15 @@ class PlayCases:
             raise InHoldout(campaign.id)
         player = self.player(campaign.id, customer_id)
         assignment = Assignment(campaign.id, customer_id, player, group, self.clock())
-        again = False  # once more after a failure that wrote nothing
+
+        def attempt() -> PlayResult | int:
+            with self.plays.transaction() as tx:
+                return self._play_locked(
+                    tx, campaign, player, client_seed, idempotency_key, assignment
+                )
+
         while True:
-            try:
-                with self.plays.transaction() as tx:
-                    result = self._play_locked(
-                        tx, campaign, player, client_seed, idempotency_key, assignment
-                    )
-            except StartOver as exc:
-                if again:
-                    raise
-                if exc.new_connections:
-                    # The database restarted or dropped idle connections: the pool's others are
-                    # likely dead too. Nothing was written, so the play starts over on new ones.
-                    self.plays.reset()
-                again = True
-                continue
+            result = start_over_once(attempt, self.plays.reset)  # nothing was written
             if isinstance(result, PlayResult):
                 return result
             # The open epoch's seed is public (the campaign ended, then its end moved): a play

@@ -6,12 +6,12 @@ The services never see SQL, engines or drivers: :mod:`gamify.storage` implements
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from gamify.core.events import Event
 from gamify.core.holdout import Group
@@ -24,12 +24,25 @@ from gamify.core.progress import (
     Tally,
 )
 
+T = TypeVar("T")
+
 
 class StartOver(Exception):
     """The play failed before it wrote anything, for a reason the next attempt does not share:
     it can start over from the top. With :attr:`new_connections`, on new connections."""
 
     new_connections = False
+
+
+def start_over_once(attempt: Callable[[], T], reset: Callable[[], None]) -> T:
+    """``attempt()``, once more after a :class:`StartOver`; first ``reset()`` (drop the pool's
+    connections) when the database restarted or dropped them: the others are likely dead too."""
+    try:
+        return attempt()
+    except StartOver as exc:
+        if exc.new_connections:
+            reset()
+        return attempt()
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.errors import GamifyError
 from gamify.core.holdout import GROUPS
 from gamify.core.kpis import GroupKpis, GroupTotals, Uplift, kpis, retention_uplift, revenue_uplift
-from gamify.core.periods import local_date
+from gamify.core.periods import local_date, local_midnight
 from gamify.services.ports import GroupSums, ReportStore, Span
 
 
@@ -76,7 +75,6 @@ class ReportCases:
     ) -> Report:
         """The report of ``campaign`` from ``first`` to ``last`` (local dates, inclusive;
         by default its schedule up to today)."""
-        zone = ZoneInfo(campaign.timezone)
         today = local_date(self.clock(), campaign.timezone)
         first = first or local_date(campaign.starts, campaign.timezone)
         last = last or min(
@@ -88,17 +86,17 @@ class ReportCases:
             raise ReportError(f"the window starts on {first}, in the future: nothing to report yet")
         days = (last - first).days + 1
         span = Span(
-            before=_midnight(first - timedelta(days=days), zone),
-            start=_midnight(first, zone),
-            end=_midnight(last + timedelta(days=1), zone),
+            before=local_midnight(first - timedelta(days=days), campaign.timezone),
+            start=local_midnight(first, campaign.timezone),
+            end=local_midnight(last + timedelta(days=1), campaign.timezone),
         )
         game = not isinstance(campaign, Challenge)
         sums = self.reports.sums(campaign.id, game, span, campaign.holdout)
         if not any(s.customers for s in sums.values()):
             raise ReportError(
                 f"campaign {campaign.id!r} has seen no customers yet: they are counted when "
-                "the widget is shown to a signed-in customer, when they play, or (with a "
-                "holdout) when one of their store events falls in its schedule"
+                "they play or take part, and with a holdout also when the widget is shown to "
+                "them signed in or one of their store events falls in its schedule"
             )
         if not any(s.orders or s.before for s in sums.values()):
             raise ReportError(
@@ -134,16 +132,10 @@ def _totals(campaign: AnyCampaign, sums: GroupSums) -> GroupTotals:
         prizes = awards.get("reward", 0)
         worth = value * prizes
     else:
-        winning = {p.id: p for p in campaign.prizes if p.win}
-        prizes = sum(n for prize, n in awards.items() if prize in winning)
-        worth = sum(
-            (
-                (winning[prize].value or Decimal(0)) * n
-                for prize, n in awards.items()
-                if prize in winning
-            ),
-            Decimal(0),
-        )
+        winning = {p.id: p.value or Decimal(0) for p in campaign.prizes if p.win}
+        won = {prize: n for prize, n in awards.items() if prize in winning}
+        prizes = sum(won.values())
+        worth = sum((winning[prize] * n for prize, n in won.items()), Decimal(0))
     return GroupTotals(
         customers=sums.customers,
         before=sums.before,
@@ -158,7 +150,3 @@ def _totals(campaign: AnyCampaign, sums: GroupSums) -> GroupTotals:
         coupons_issued=sums.coupons_issued,
         coupons_redeemed=sums.coupons_redeemed,
     )
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone)

@@ -94,7 +94,6 @@ def quiz(campaign_id: str) -> Response:
     customer = customer_id(required=True)
     assert customer is not None
     challenge = find_challenge(current, campaign_id)
-    current.service.show(challenge, customer)
     body = json_object_body(_QUIZ_KEYS)
     step = body.get("step")
     if not isinstance(step, str):

@@ -157,27 +157,27 @@ class PostgresPlays:
         revealed = False
         for row in range(read_result.ntuples):
             kind = read_result.get_value(row, 0)
-            a = _str(read_result.get_value(row, 1))
+            a = text_of(read_result.get_value(row, 1))
             n = read_result.get_value(row, 3)
             if n is None and kind in (b"c", b"t"):  # no such counter yet, or a free code
                 continue
             if kind == b"c":
-                counts[a] = _int(n)
+                counts[a] = int_of(n)
             elif kind == b"e":
-                seed, commitment = a, _str(read_result.get_value(row, 2))
+                seed, commitment = a, text_of(read_result.get_value(row, 2))
                 revealed = read_result.get_value(row, 4) is not None
             elif kind == b"i":
-                replay = _int(n)
+                replay = int_of(n)
             elif kind == b"p":
-                pools[a] = _str(read_result.get_value(row, 2))
+                pools[a] = text_of(read_result.get_value(row, 2))
             else:
                 taken.add(a)
         return Locked(
-            next_seq=_int(next_seq),
-            head_hash=_str(head_hash),
-            epoch=_int(epoch),
-            next_nonce=_int(next_nonce),
-            spent_total_cents=_int(spent),
+            next_seq=int_of(next_seq),
+            head_hash=text_of(head_hash),
+            epoch=int_of(epoch),
+            next_nonce=int_of(next_nonce),
+            spent_total_cents=int_of(spent),
             server_seed=seed,
             commitment=commitment,
             revealed=revealed,
@@ -209,6 +209,3 @@ class PostgresPlays:
             raise psycopg.OperationalError("the connection was left in the middle of a play")
         if pgconn.transaction_status != pq.TransactionStatus.IDLE:
             self.pipeline.run([ROLLBACK], {})
-
-
-_str, _int = text_of, int_of
