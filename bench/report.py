@@ -7,11 +7,13 @@ slows both alike:
 
 - the report, as ``gamify report`` makes it (``Service.report``: orders, prizes, coupons);
 - the baseline: one query, written by hand, of the same per-group counts and sums of orders
-  (deduplicated by order, net of refunds), without the report's prizes and coupons.
+  (deduplicated by order, net of refunds), without the report's prizes and coupons;
+- the admin page of the campaign (``GET /gamify/admin/campaigns/<id>`` through the app, HTML
+  rendered: its report, odds table with the chi-square test, plays per day and charts).
 
-Printed: the median seconds of each, their ratio (goal <= 3) and how much the Python process's
-peak memory grew while reporting (aggregation stays in the database: it should not grow with
-the store).
+Printed: the median seconds of each, the report's ratio to the baseline (goal <= 3), the admin
+page's ratio to the report (goal <= 2) and how much the Python process's peak memory grew while
+reporting (aggregation stays in the database: it should not grow with the store).
 
     .venv/bin/python bench/report.py [--customers 100000] [--orders 1000000] [--rounds 3]
 """
@@ -27,6 +29,8 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +38,10 @@ sys.path.insert(0, str(REPO / "tests"))  # the test support: throwaway databases
 
 from databases import postgres_database  # noqa: E402
 
-from gamify.web.state import build_state  # noqa: E402
+from gamify import Gamify  # noqa: E402
+from gamify.web.state import build_state, state  # noqa: E402
+
+ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 
 CAMPAIGN = "bench-wheel"
 START = date(2026, 10, 1)
@@ -79,7 +86,8 @@ GENERATE = [
          FROM gamify_event e WHERE e.type = 'order.paid' AND substr(e.id, 2)::bigint % 50 = 0""",
     """INSERT INTO gamify_play (campaign, seq, epoch, nonce, client_seed, player, drawn, awarded,
                                 at, config_hash, prev_hash, hash, coupon)
-       SELECT :campaign, n, 0, n, 's', 'p' || (1 + (n * 31) % :customers), 'ten',
+       SELECT :campaign, n, 0, n, 's', 'p' || (1 + (n * 31) % :customers),
+              CASE WHEN n % 2 = 0 THEN 'ten' ELSE 'nothing' END,
               CASE WHEN n % 2 = 0 THEN 'ten' ELSE 'nothing' END,
               to_char(:start + (n % 2592000) * interval '1 second',
                       'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
@@ -152,8 +160,11 @@ def main() -> None:
         print(f"generated {args.customers:,} customers, {args.orders:,} orders and refunds in "
               f"{time.perf_counter() - made:.1f} s")  # fmt: skip
         campaign = current.registry.find(CAMPAIGN)
+        admin = _admin_client(url, folder)
+        page = f"/gamify/admin/campaigns/{CAMPAIGN}?from={START}&to={LAST}"
         reports: list[float] = []
         baselines: list[float] = []
+        pages: list[float] = []
         memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for n in range(1, args.rounds + 1):
             t0 = time.perf_counter()
@@ -163,20 +174,45 @@ def main() -> None:
             t0 = time.perf_counter()
             report = current.service.report(campaign, START, LAST)
             reports.append(time.perf_counter() - t0)
-            print(f"  round {n}: report {reports[-1]:.2f} s, baseline {baselines[-1]:.2f} s")
+            t0 = time.perf_counter()
+            shown = admin.get(page, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            pages.append(time.perf_counter() - t0)
+            assert shown.status_code == 200 and b"<svg" in shown.data, shown.status_code
+            print(
+                f"  round {n}: report {reports[-1]:.2f} s, baseline {baselines[-1]:.2f} s, "
+                f"admin page {pages[-1]:.2f} s"
+            )
         grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before
         check(report.sums, rows)
         current.engine.dispose()
     median_report, median_base = statistics.median(reports), statistics.median(baselines)
+    median_page = statistics.median(pages)
     ratio = median_report / median_base
+    page_ratio = median_page / median_report
     print(
         f"\nreport of {args.customers:,} customers and {args.orders:,} orders on PostgreSQL, "
         f"{args.rounds} alternating rounds; medians\n"
         f"  gamify report       {median_report:6.2f} s\n"
         f"  hand-written query  {median_base:6.2f} s\n"
         f"  ratio               {ratio:6.2f}  (goal <= 3: {'met' if ratio <= 3 else 'NOT met'})\n"
+        f"  admin page          {median_page:6.2f} s, {page_ratio:.2f} x the report "
+        f"(goal <= 2: {'met' if page_ratio <= 2 else 'NOT met'})\n"
         f"  peak memory grew by {grown / 1024:.1f} MiB while reporting (flat: aggregated in SQL)"
     )
+
+
+def _admin_client(url: str, folder: Path) -> FlaskClient:
+    """A store app on the same database, its admin page seeing the bench's day."""
+    app = Flask("bench-store")
+    app.config.update(
+        GAMIFY_DATABASE_URL=url,
+        GAMIFY_CAMPAIGNS=str(folder),
+        GAMIFY_SECRET_KEY="bench",
+        GAMIFY_ADMIN_TOKEN=ADMIN_TOKEN,
+    )
+    Gamify(app)
+    state(app).service.clock = lambda: datetime(2026, 11, 15, tzinfo=UTC)
+    return app.test_client()
 
 
 def check(sums: dict, rows: list) -> None:

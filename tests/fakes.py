@@ -482,7 +482,11 @@ class MemoryAudience:
 
 
 class NoReports:
-    """The memory fakes keep no store events to report on: reports are tested on databases."""
+    """The memory fakes keep no store events to report on, nor count activity: reports and the
+    admin pages are tested on databases."""
 
     def sums(self, campaign: str, game: bool, span: Span, holdout: int) -> dict[str, GroupSums]:
         raise NotImplementedError("reports need a database: see tests/storage")
+
+    def __getattr__(self, name: str) -> Any:  # the ActivityStore's reads
+        raise NotImplementedError(f"{name}: the admin pages' reads need a database")

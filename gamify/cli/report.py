@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from datetime import date
@@ -26,27 +24,14 @@ _ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("coupons redeemed", "coupons_redeemed", lambda v: f"{v:,}"),
     ("redemption rate", "redemption_rate", lambda v: _percent(v)),
 )
-CSV_COLUMNS = ("group", *(key for _, key, _ in _ROWS))
 
 
 def render(made: Report, shape: str) -> str:
     if shape == "json":
         return json.dumps(made.as_json(), indent=2, ensure_ascii=False)
     if shape == "csv":
-        return _csv(made)
+        return made.as_csv()
     return _text(made)
-
-
-def _csv(made: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("campaign", "from", "to", *CSV_COLUMNS))
-    for name, kpi in made.groups.items():
-        shown = kpi.as_json()
-        writer.writerow(
-            (made.campaign.id, made.first, made.last, name, *(shown[k] for _, k, _ in _ROWS))
-        )
-    return out.getvalue()
 
 
 def _text(made: Report) -> str:

@@ -375,3 +375,45 @@ class GroupSums:
 class ReportStore(Protocol):
     def sums(self, campaign: str, game: bool, span: Span, holdout: int) -> dict[str, GroupSums]:
         """Each group's sums, aggregated by the database (a row per group comes back)."""
+
+
+# -- admin pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """How far a challenge's customers got, counted in windows (a customer's week or month of
+    a repeating challenge counts once per window)."""
+
+    took_part: int  # windows with any progress
+    steps: Mapping[str, int]  # step id -> windows where that step reached its goal
+    completed: int
+    rewarded: int
+
+
+@dataclass(frozen=True)
+class GameTotals:
+    plays: int
+    spent_cents: int  # prizes' value given so far, in hundredths
+
+
+class ActivityStore(Protocol):
+    """What the admin pages read of the campaigns' activity; every figure is counted by the
+    database, so a page costs the same at ten plays or ten million."""
+
+    def plays_since(self, campaigns: Collection[str], moment: datetime) -> dict[str, int]:
+        """Each game's plays at or after ``moment`` (campaigns without any are left out)."""
+
+    def plays_per_day(self, campaign: str, midnights: Sequence[datetime]) -> list[int]:
+        """The game's plays between consecutive ``midnights`` (UTC instants, increasing): one
+        figure per day, ``len(midnights) - 1`` of them."""
+
+    def draws(self, campaign: str) -> dict[tuple[str, str], int]:
+        """How often each prize was drawn (before any fallback), per config version:
+        ``(config_hash, prize) -> plays``."""
+
+    def totals(self, campaigns: Collection[str]) -> dict[str, GameTotals]:
+        """Each game's plays and spend so far (games never played are left out)."""
+
+    def funnel(self, challenge: str, goals: Mapping[str, int]) -> Funnel:
+        """``goals``: each step's goal in units (:attr:`Step.goal_units`)."""

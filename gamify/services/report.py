@@ -6,8 +6,10 @@ not only those who chose to play, so the comparison is of like with like.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +24,12 @@ from gamify.services.ports import GroupSums, ReportStore, Span
 
 class ReportError(GamifyError):
     """A report that cannot be made as asked (dates, a campaign that saw nobody): the message
-    says why, for a marketer."""
+    says why, for a marketer; ``code`` and ``values`` let a page say it in its language."""
+
+    def __init__(self, message: str, code: str, **values: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,20 @@ class Report:
             "note": None if self.has_holdout else NO_HOLDOUT,
         }
 
+    def as_csv(self) -> str:
+        """One row per group, the figures of :meth:`GroupKpis.as_json` as they are."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("campaign", "from", "to", "group", *KPI_KEYS))
+        for name, kpi in self.groups.items():
+            shown = kpi.as_json()
+            writer.writerow(
+                (self.campaign.id, self.first, self.last, name, *(shown[k] for k in KPI_KEYS))
+            )
+        return out.getvalue()
+
+
+KPI_KEYS = tuple(f.name for f in fields(GroupKpis))
 
 NO_HOLDOUT = (
     "this campaign has no holdout group: the figures are its customers' alone, and showing "
@@ -81,9 +102,18 @@ class ReportCases:
             today, local_date(campaign.ends - timedelta(microseconds=1), campaign.timezone)
         )
         if first > last:
-            raise ReportError(f"--from {first} is after --to {last}: the window has no day")
+            raise ReportError(
+                f"--from {first} is after --to {last}: the window has no day",
+                "reversed",
+                first=first,
+                last=last,
+            )
         if first > today:
-            raise ReportError(f"the window starts on {first}, in the future: nothing to report yet")
+            raise ReportError(
+                f"the window starts on {first}, in the future: nothing to report yet",
+                "future",
+                first=first,
+            )
         days = (last - first).days + 1
         span = Span(
             before=local_midnight(first - timedelta(days=days), campaign.timezone),
@@ -96,13 +126,17 @@ class ReportCases:
             raise ReportError(
                 f"campaign {campaign.id!r} has seen no customers yet: they are counted when "
                 "they play or take part, and with a holdout also when the widget is shown to "
-                "them signed in or one of their store events falls in its schedule"
+                "them signed in or one of their store events falls in its schedule",
+                "no_customers",
             )
         if not any(s.orders or s.before for s in sums.values()):
             raise ReportError(
                 f"no orders of the customers of {campaign.id!r} from "
                 f"{first - timedelta(days=days)} to {last}: send the store's order events "
-                "(POST /api/events, CONTRACT §8) to measure what the campaign changed"
+                "(POST /api/events, CONTRACT §8) to measure what the campaign changed",
+                "no_orders",
+                first=first - timedelta(days=days),
+                last=last,
             )
         totals = {name: _totals(campaign, sums.get(name, GroupSums())) for name in GROUPS}
         shown = GROUPS if campaign.holdout > 0 else ("treatment",)

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gamify.core.challenge import AnyCampaign, Challenge
+from gamify.services.admin import AdminCases
 from gamify.services.audience import AudienceCases
 from gamify.services.bundles import BundleCases
 from gamify.services.campaigns import CampaignCases
 from gamify.services.challenges import ChallengeCases
 from gamify.services.plays import PlayCases
 from gamify.services.ports import (
+    ActivityStore,
     AudienceStore,
     CampaignLog,
     PlayStore,
@@ -26,7 +28,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Service(CampaignCases, PlayCases, BundleCases, AudienceCases, ChallengeCases, ReportCases):
+class Service(
+    CampaignCases,
+    PlayCases,
+    BundleCases,
+    AudienceCases,
+    ChallengeCases,
+    AdminCases,
+    ReportCases,
+):
     """A store's gamify: its campaigns' lifecycle, plays, audit bundles, events and challenges,
     on the storage the ports give. ``secret`` keys the pseudonyms that stand for customers in
     the log."""
@@ -38,6 +48,7 @@ class Service(CampaignCases, PlayCases, BundleCases, AudienceCases, ChallengeCas
         progress: ProgressStore,
         audience: AudienceStore,
         reports: ReportStore,
+        activity: ActivityStore,
         secret: str | bytes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -46,6 +57,7 @@ class Service(CampaignCases, PlayCases, BundleCases, AudienceCases, ChallengeCas
         self.progress = progress
         self.audience = audience
         self.reports = reports
+        self.activity = activity
         self.clock = clock
         raw = secret.encode() if isinstance(secret, str) else secret
         self.player_key = hmac.digest(raw, b"gamify.pseudonym", "sha256")

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
-from gamify.core.rules import iso_utc
 from gamify.services.ports import GroupSums, Span
+from gamify.storage.activity_queries import play_time
 
 
 def _amount(dialect: str, key: str) -> str:
@@ -161,8 +161,8 @@ def group_sums(
         "before": span.before.astimezone(UTC),
         "start": span.start.astimezone(UTC),
         "end": span.end.astimezone(UTC),
-        "start_text": iso_utc(span.start),
-        "end_text": iso_utc(span.end),
+        "start_text": play_time(span.start),
+        "end_text": play_time(span.end),
     }
     with engine.connect() as conn:
         dialect = conn.dialect.name

@@ -55,7 +55,10 @@ class PlayRow(SQLModel, table=True):
     """A row of the hash chain (CONTRACT §5), plus the coupon given with it."""
 
     __tablename__ = "gamify_play"
-    __table_args__ = (Index("ix_gamify_play_player", "campaign", "player"),)
+    __table_args__ = (
+        Index("ix_gamify_play_player", "campaign", "player"),
+        Index("ix_gamify_play_at", "campaign", "at"),  # the admin pages' plays by day
+    )
     campaign: str = Field(primary_key=True, max_length=64)
     seq: int = Field(sa_column_kwargs={"primary_key": True}, sa_type=BigInteger)
     epoch: int

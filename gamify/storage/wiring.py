@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from gamify.services.service import Service, utcnow
+from gamify.storage.activity_queries import SqlActivity
 from gamify.storage.audience import SqlAudience
 from gamify.storage.campaign_log import SqlCampaignLog
 from gamify.storage.plays.store import EnginePlays
@@ -24,6 +25,7 @@ def sql_service(
         SqlProgressStore(engine),
         SqlAudience(engine),
         SqlReports(engine),
+        SqlActivity(engine),
         secret,
         clock,
     )

@@ -5,6 +5,7 @@ module per resource (``api_*.py``), all on :data:`blueprint`.
 """
 
 from gamify.web import (  # noqa: F401  (views)
+    admin,
     api_assets,
     api_campaigns,
     api_challenges,

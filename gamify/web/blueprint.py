@@ -13,9 +13,10 @@ from werkzeug.routing import RequestRedirect
 
 from gamify.core.events import MAX_REQUEST
 from gamify.web import cors, problems
+from gamify.web.admin_access import secure
 from gamify.web.state import state
 
-blueprint = Blueprint("gamify", __name__)
+blueprint = Blueprint("gamify", __name__, template_folder="templates")
 problems.install(blueprint)
 
 # Views whose answers are about one customer: never stored by a cache, even on errors.
@@ -70,10 +71,18 @@ def _after(response: Response) -> Response:
     if not under_prefix(request.path):
         return response
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if _under_admin(request.path):
+        secure(response)  # the admin pages' own rules, and no CORS
+        return response
     if "Authorization" in request.headers or request.endpoint in _CUSTOMER_VIEWS:
         response.headers["Cache-Control"] = "no-store"
     cors.add_headers(response, state().settings)
     return response
+
+
+def _under_admin(path: str) -> bool:
+    admin = f"{state().settings.url_prefix}/admin"
+    return path == admin or path.startswith(admin + "/")
 
 
 def body_limit(endpoint: str | None, default: int) -> int:

@@ -25,6 +25,7 @@ from gamify.storage.database import (
     upgrade,
 )
 from gamify.storage.wiring import sql_service
+from gamify.web.admin_access import AdminAccess, Failures
 from gamify.web.tokens import CustomerTokens
 
 DEFAULT_MAX_BODY = 16 * 1024
@@ -51,6 +52,7 @@ class GamifyState:
     service: Service
     registry: Registry
     tokens: CustomerTokens
+    admin: AdminAccess | None = None  # None: the admin pages are closed
     started: bool = False
     retry_every: float = RETRY_START_EVERY
     _tried_at: float = field(default=float("-inf"), repr=False)
@@ -111,7 +113,11 @@ def build_state(
     service = sql_service(engine, secret, clock)
     registry = Registry(campaigns, on_load=service.load, interval=reload_interval)
     tokens = CustomerTokens(secret, settings.token_max_age)
-    current = GamifyState(settings, engine, service, registry, tokens)
+    admin = None
+    if settings.admin_token:
+        path = f"{settings.url_prefix}/admin"
+        admin = AdminAccess(settings.admin_token, secret, path, Failures())
+    current = GamifyState(settings, engine, service, registry, tokens, admin)
     if start:
         current.start()
     else:

@@ -111,6 +111,7 @@ def test_progress_follows_net_totals_whatever_the_arrival_order(
         (p := MemoryProgress(log)),
         p.audience,
         NoReports(),
+        NoReports(),
         "s",
         clock=lambda: NOW,
     )

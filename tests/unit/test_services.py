@@ -34,6 +34,7 @@ def make_state(folder: Path) -> Iterator[MakeState]:
             (p := MemoryProgress(log)),
             p.audience,
             NoReports(),
+            NoReports(),
             "s3cret",
             clock=lambda: NOW,
         )
