@@ -13,8 +13,8 @@ Receivers run in the request that made the play, after it is stored: a receiver 
 does not undo the play (its answer is then an error, and a retry with the same
 Idempotency-Key returns the stored play without sending the signal again). The same holds for
 a challenge's signals: they follow the commit of the event or quiz answer that completed it, and
-a replayed event (a ``duplicate``) sends nothing. The loyalty signals (``tier_changed``,
-``points_changed``) join this module with their capability.
+a replayed event (a ``duplicate``) sends nothing. So do the loyalty signals: they follow the
+commit of what changed the points (an event, a redemption, a read that settled what time did).
 
     from gamify.signals import reward_granted
 
@@ -46,9 +46,25 @@ challenge_completed = _signals.signal(
 
 reward_granted = _signals.signal(
     "gamify.reward-granted",
-    doc="A challenge's reward was granted (right after ``challenge_completed``). Keyword data: "
-    "``challenge``, ``customer``, ``window``, ``reward`` (``label``, ``coupon``, ``points``, "
-    "``plays``, ``value``, as the events API answers it).",
+    doc="A challenge's reward was granted (right after ``challenge_completed``), or a loyalty "
+    "level's. Keyword data: ``challenge`` (None for a level), ``level`` (a level's id; absent "
+    "for a challenge), ``customer``, ``window`` (None for a level), ``reward`` (``label``, "
+    "``coupon``, ``points``, ``plays``, ``value``, as the events API answers it; a level's: "
+    "``level``, ``label``, ``coupon``, ``plays``).",
 )
 
-__all__ = ["challenge_completed", "play_made", "reward_granted"]
+points_changed = _signals.signal(
+    "gamify.points-changed",
+    doc="A customer's points changed (earned, usable after the return window, spent, expired, "
+    "refunded, adjusted). Keyword data: ``customer``, ``available`` and ``pending`` (after the "
+    "change), ``entries`` (each ``kind``, ``points``, ``source``, ``note``).",
+)
+
+tier_changed = _signals.signal(
+    "gamify.tier-changed",
+    doc="A customer's loyalty tier changed (up when points earned cross a level, down when the "
+    "window lets go of them). Keyword data: ``customer``, ``old`` and ``new`` (level ids; "
+    "``old`` is None the first time).",
+)
+
+__all__ = ["challenge_completed", "play_made", "points_changed", "reward_granted", "tier_changed"]

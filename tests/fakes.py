@@ -454,6 +454,9 @@ class MemoryProgressTransaction:
         for customer, source, points in grants:
             self.data.points.setdefault((customer, source), points)
 
+    def to_loyalty(self, items: Sequence[tuple[str, str]]) -> None:
+        """The memory fakes keep no ledger: loyalty is tested on databases."""
+
 
 class MemoryAudience:
     def __init__(self) -> None:

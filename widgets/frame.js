@@ -10,7 +10,9 @@
  * result with its coupon, errors, when to come back), fires `gamify:result`, and offers the
  * "Verify this draw" disclosure, whose module (verify.js) is loaded when the shopper opens it.
  * A challenge (game `challenge`) gets the stage with the API caller: its card (challenge.js)
- * shows the progress and sends the quiz itself. Text always goes in as text, never as HTML.
+ * shows the progress and sends the quiz itself; so does the loyalty card (loyalty.js, the
+ * reserved id `loyalty`, which has no campaign: the loader hands over {id, game: "loyalty"}).
+ * Text always goes in as text, never as HTML.
  */
 (() => {
   "use strict";
@@ -20,6 +22,7 @@
   const STRINGS = {
     en: {
       launcher: "Play and win",
+      title: "Your rewards",
       close: "Close",
       loading: "Loading…",
       playing: "Good luck!",
@@ -42,6 +45,7 @@
     },
     es: {
       launcher: "Juega y gana",
+      title: "Tus recompensas",
       close: "Cerrar",
       loading: "Cargando…",
       playing: "¡Suerte!",
@@ -194,7 +198,7 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     prefix: "", // where gamify is mounted: {prefix}/api/…
     campaign: null, // () => Promise of the campaign JSON; called again to retry
     play: null, // () => Promise of the play JSON; rejects with a problem
-    call: null, // (path, init) => Promise of an API answer, for a challenge's card
+    call: null, // (path, init) => Promise of an API answer, for a challenge's or loyalty card
     signedIn: false, // the widget has a customer token
     seed: () => "", // this browser's client seed
   });
@@ -207,9 +211,8 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
         (_, k) => vars[k],
       );
     t.lang = lang;
-    // a date such as retry_at, in the shopper's language and time zone
-    t.date = (iso) => {
-      const options = { dateStyle: "medium", timeStyle: "short" };
+    // a date such as retry_at, in the shopper's language and time zone (or as `options` say)
+    t.date = (iso, options = { dateStyle: "medium", timeStyle: "short" }) => {
       let format;
       try {
         format = new Intl.DateTimeFormat(locale, options);
@@ -311,10 +314,16 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     // no plays left: when the next one frees up, or that there are no more
     const later = (when) => (when ? t("comeBack", { date: t.date(when) }) : t("noMore"));
 
-    // An error as a sentence, with a retry button when trying again can help.
+    // An error as a sentence, with a retry button when trying again can help. Nothing to show
+    // this shopper (a customer of the holdout group, a store without a loyalty programme): the
+    // widget goes, without a trace.
     const say = (problem, retry) => {
       if (problem instanceof Error) console.error(problem); // a bug: tell the developer too
       const { code } = problem;
+      if (code === "holdout" || code === "not_found") {
+        game?.destroy?.();
+        return host.remove();
+      }
       const limit = code === "limit_reached";
       const text = limit ? later(problem.retry_at) : t(MESSAGES[code] || "error");
       const again = retry && !limit && (code === "network" || !MESSAGES[code]);
@@ -381,9 +390,10 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
       const kind = await window.gamify.load(campaign.game, root);
       t = i18n(lang, locale, kind.STRINGS);
       stage.replaceChildren();
-      title.textContent = campaign.title;
+      // the loyalty card has no campaign: its module names it
+      title.textContent = campaign.title ?? t("title");
       about.textContent = campaign.description || "";
-      if (launcher) launcher.textContent = campaign.title;
+      if (launcher) launcher.textContent = title.textContent;
       game = kind.create(stage, {
         campaign,
         t,
@@ -404,11 +414,11 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
       }
     };
 
-    // a customer of the holdout group never sees the campaign: no game, no launcher
+    // a customer of the holdout group never sees the campaign: no game, no launcher (say)
     const begin = () =>
       o.campaign()
         .then(start)
-        .catch((problem) => (problem.code === "holdout" ? host.remove() : say(problem, begin)));
+        .catch((problem) => say(problem, begin));
     begin();
     return { host, say };
   };

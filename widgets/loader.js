@@ -7,9 +7,11 @@
  * (frame.js: the inline panel or the floating button and its dialog, messages, results); the
  * frame then loads the module of the campaign's game (wheel.js, scratch.js, or challenge.js,
  * the card of a challenge, which gets the API caller) and, when the shopper opens it, the
- * "Verify this draw" panel (verify.js). Each module is a file of its own
- * that registers itself: gamify.register(name, module). The server serves the modules under
- * their content hashes, next to this script (gamify/web/widget_assets.py, docs/widgets.md).
+ * "Verify this draw" panel (verify.js). The reserved id `loyalty` is no campaign: the frame
+ * mounts the loyalty card (loyalty.js) at once, inline, where its tag is. Each module is a
+ * file of its own that registers itself: gamify.register(name, module). The server serves the
+ * modules under their content hashes, next to this script (gamify/web/widget_assets.py,
+ * docs/widgets.md).
  *
  * It runs under a strict Content-Security-Policy (`default-src 'self'`, or nonces): the
  * modules' <script> elements carry this tag's nonce, styles are constructable stylesheets
@@ -25,6 +27,7 @@
   const LANGUAGES = ["en", "es"];
   const SEED_KEY = "gamify.client_seed";
   const SEED_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const LOYALTY = "loyalty"; // the loyalty card's id (gamify.core.loyalty.LOYALTY_ID)
 
   // The tag that runs now: it mounts its own widget, so one page can hold several.
   const script =
@@ -139,8 +142,9 @@
     };
   };
 
-  // Mounts one campaign in `target` (inline), or behind a floating button when target is null:
-  // a host element whose shadow root the frame (frame.js) fills. Returns the host.
+  // Mounts one campaign in `target` (inline), or behind a floating button when target is null
+  // (the loyalty card: inline at the end of the page): a host element whose shadow root the
+  // frame (frame.js) fills. Returns the host.
   const mount = (target, { campaign: id, customer: token, lang: asked, prefix = PREFIX }) => {
     // the shopper's language: data-lang, <html lang>, the browser's; English when we lack it
     const tag = asked || document.documentElement.lang || navigator.language || "en";
@@ -151,12 +155,15 @@
     host.setAttribute("data-gamify", id);
     const root = host.attachShadow({ mode: "open" });
     (target || document.body).append(host);
-    // the campaign request goes out with the frame's module; the frame may ask again (retry)
+    // the campaign request goes out with the frame's module; the frame may ask again (retry).
+    // The loyalty card has no campaign: its module asks for the points itself.
+    const loyalty = id === LOYALTY;
     const path = `campaigns/${encodeURIComponent(id)}`;
-    let first = call(path);
+    const ask = () => (loyalty ? Promise.resolve({ id, game: id }) : call(path));
+    let first = ask();
     first.catch(() => {}); // the frame reports it
     const campaign = () => {
-      const request = first || call(path);
+      const request = first || ask();
       first = null;
       return request;
     };
@@ -166,7 +173,7 @@
         (module) =>
           module.create(root, {
             id,
-            floating: !target,
+            floating: !target && !loyalty,
             lang,
             locale: lang === primary ? tag : lang,
             prefix,
@@ -205,7 +212,10 @@
     } catch {
       // an invalid selector: fall back to the floating button
     }
-    if (campaign) gamify.mount(el, { campaign, customer, lang, prefix: PREFIX });
+    if (!campaign) return;
+    const host = gamify.mount(el, { campaign, customer, lang, prefix: PREFIX });
+    // the loyalty card without a data-target goes where its tag is
+    if (!el && campaign === LOYALTY && script.closest("body")) script.before(host);
   };
   // once the page is parsed (the target exists); at once for a deferred or async tag
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);

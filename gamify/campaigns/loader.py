@@ -30,6 +30,7 @@ from gamify.campaigns.yaml_nodes import Located, parse_yaml
 from gamify.core.campaign import Campaign, Game
 from gamify.core.challenge import AnyCampaign
 from gamify.core.errors import CampaignError, ConfigIssue
+from gamify.core.loyalty import LOYALTY_FILE, LOYALTY_ID
 from gamify.core.rules import GAMES, Budget
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "load_campaign",
     "load_campaigns",
     "parse_campaign",
+    "sibling_games",
+    "unknown_game",
     "unknown_play_campaigns",
 ]
 
@@ -53,7 +56,7 @@ def load_campaign(path: Path) -> AnyCampaign:
     campaign, root, issues = _load(path)
     if root is not None and _plays_campaign(root) is not None:  # the folder is read only then
         issues = _sorted(
-            [*issues, *unknown_play_campaigns([(str(path), root)], _sibling_games(path))]
+            [*issues, *unknown_play_campaigns([(str(path), root)], sibling_games(path))]
         )
     if campaign is None or issues:
         raise CampaignError(issues)
@@ -87,7 +90,7 @@ def load_campaigns(path: Path) -> tuple[AnyCampaign, ...]:
         campaigns.append(campaign)
     games = {c.id for c in campaigns if isinstance(c, Campaign)}
     if not path.is_dir():
-        games |= _sibling_games(path)
+        games |= sibling_games(path)
     issues.extend(unknown_play_campaigns(challenges, games))
     if issues:
         raise CampaignError(_sorted(issues))
@@ -112,17 +115,27 @@ def unknown_play_campaigns(
     issues = []
     for file, root in challenges:
         node = _plays_campaign(root)
-        if node is None or node.kind != "str" or node.scalar in games:
-            continue
-        hint = suggest(str(node.scalar), games) or (
-            f"; the folder has {', '.join(sorted(games))}" if games else "; the folder has none"
-        )
-        message = f"no wheel or scratch campaign has this id{hint}"
-        issues.append(located_issue(file, node, message, repr(node.scalar)))
+        issue = unknown_game(file, node, games) if node is not None else None
+        if issue is not None:
+            issues.append(issue)
     return issues
 
 
+def unknown_game(file: str, node: Located, games: Collection[str]) -> ConfigIssue | None:
+    """The mistake of extra ``plays`` of a ``campaign`` the folder has no game of, if it is one;
+    a value that is not text is the file's own checks' to report."""
+    if node.kind != "str" or node.scalar in games:
+        return None
+    hint = suggest(str(node.scalar), games) or (
+        f"; the folder has {', '.join(sorted(games))}" if games else "; the folder has none"
+    )
+    message = f"no wheel or scratch campaign has this id{hint}"
+    return located_issue(file, node, message, repr(node.scalar))
+
+
 def _campaign_files(folder: Path) -> list[Path]:
+    """The folder's campaign files: its YAML files but hidden ones (editor lock files) and the
+    loyalty programme's, which is no campaign (:mod:`~gamify.campaigns.loyalty_loader`)."""
     try:
         files = sorted(
             (p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()),
@@ -132,12 +145,13 @@ def _campaign_files(folder: Path) -> list[Path]:
         reason = exc.strerror or type(exc).__name__
         issue = ConfigIssue(str(folder), 1, 1, "", f"cannot list the folder: {reason}")
         raise CampaignError([issue]) from exc
-    return [p for p in files if not p.name.startswith(".")]  # editor lock files
+    return [p for p in files if not p.name.startswith(".") and p.name != LOYALTY_FILE]
 
 
-def _sibling_games(path: Path) -> set[str]:
-    """The ids of the wheel and scratch campaigns beside ``path``, read from their top-level
-    ``id`` and ``game`` alone (a sibling's own mistakes are its own file's to report)."""
+def sibling_games(path: Path) -> set[str]:
+    """The ids of the wheel and scratch campaigns beside ``path`` (a campaign's file or
+    ``loyalty.yaml``), read from their top-level ``id`` and ``game`` alone (a sibling's own
+    mistakes are its own file's to report)."""
     games = set()
     try:
         siblings = _campaign_files(path.parent)
@@ -171,6 +185,16 @@ def _is_challenge(root: Located) -> bool:
     return game is not None and game.kind == "str" and game.scalar == "challenge"
 
 
+def _reserved_id(root: Located, file: str) -> list[ConfigIssue]:
+    """The storefront tag's ``data-campaign="loyalty"`` mounts the loyalty card, so no campaign
+    or challenge may answer to that id."""
+    node = root.entries.get("id") if root.kind == "mapping" else None
+    if node is None or node.kind != "str" or node.scalar != LOYALTY_ID:
+        return []
+    message = f"`{LOYALTY_ID}` is reserved for the loyalty card; choose another id"
+    return [located_issue(file, node, message, repr(LOYALTY_ID))]
+
+
 def _sorted(issues: Sequence[ConfigIssue]) -> list[ConfigIssue]:
     """By file, then where in it, as a marketer reads them."""
     order = {file: i for i, file in enumerate(dict.fromkeys(i.file for i in issues))}
@@ -196,6 +220,7 @@ def _parse(
     if root is None:
         return None, None, issues
     campaign: AnyCampaign | None
+    reserved = _reserved_id(root, file)
     if _is_challenge(root):
         challenge_check = ChallengeChecker(file, folder)
         campaign = challenge_check.challenge(root)
@@ -204,7 +229,7 @@ def _parse(
         check = CampaignChecker(file, folder)
         campaign = check.campaign(root)
         found = check.issues
-    issues = sorted([*issues, *found], key=lambda i: (i.line, i.column))
+    issues = sorted([*issues, *found, *reserved], key=lambda i: (i.line, i.column))
     if campaign is None and not issues:  # cannot happen; never let a Campaign-less run pass
         issues = [ConfigIssue(file, 1, 1, "", "the campaign could not be read")]
     return (None if issues else campaign), root, issues

@@ -4,6 +4,10 @@ Each file is loaded on its own: a file with mistakes is refused and logged while
 version of its campaign keeps running, and the other files are not held back by it. Games
 (wheel, scratch) and challenges share the folder and the ids, and are served apart: a challenge
 is never played, and events only look at challenges, through their index by event type.
+
+The store's loyalty programme (``loyalty.yaml``) shares the folder but is no campaign: it is
+loaded on its own, with the same rule that a broken edit never replaces the running version,
+and removing the file ends the programme.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gamify.campaigns.loader import load_campaign
+from gamify.campaigns.loyalty_loader import load_loyalty
 from gamify.core.campaign import Campaign
 from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.errors import CampaignError, CampaignNotFound, ConfigIssue
+from gamify.core.loyalty import LOYALTY_FILE, LOYALTY_ID, Loyalty
 from gamify.core.progress import ChallengeIndex
 
 log = logging.getLogger("gamify")
@@ -27,6 +33,8 @@ Signature = tuple[tuple[str, int, int], ...]
 
 @dataclass
 class ReloadReport:
+    """Ids of what changed; the loyalty programme is named ``loyalty``, an id no campaign has."""
+
     loaded: list[str] = field(default_factory=list)
     refused: list[ConfigIssue] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -39,20 +47,30 @@ class Registry:
         on_load: Callable[[AnyCampaign], None],
         interval: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
+        on_loyalty: Callable[[Loyalty], None] | None = None,
     ) -> None:
+        """``on_load`` and ``on_loyalty`` hear each file every time it loads, before it is
+        served (so coupon pools are read again), and refuse it by raising
+        :class:`CampaignError`: its issues are then reported as the file's."""
         self.folder = folder
         self.on_load = on_load
+        self.on_loyalty = on_loyalty
         self.interval = interval
         self.clock = clock
         self.campaigns: dict[str, AnyCampaign] = {}
         self._index = ChallengeIndex(())
         self._with_holdout: list[AnyCampaign] = []
         self._by_file: dict[Path, str] = {}
+        self._loyalty: Loyalty | None = None
         self._signature: Signature = ()
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
     def files(self) -> list[Path]:
+        """The campaign files: every YAML file of the folder but hidden ones and loyalty.yaml."""
+        return [p for p in self._yaml_files() if p.name != LOYALTY_FILE]
+
+    def _yaml_files(self) -> list[Path]:
         if not self.folder.is_dir():
             return []
         return sorted(
@@ -62,8 +80,9 @@ class Registry:
         )
 
     def signature(self) -> Signature:
+        """What the folder looks like, loyalty.yaml included: a change to it reloads too."""
         found = []
-        for path in self.files():
+        for path in self._yaml_files():
             try:
                 stat = path.stat()
             except OSError:
@@ -135,12 +154,41 @@ class Registry:
             del self.campaigns[campaign_id]
             report.removed.append(campaign_id)
             log.info("gamify: %s removed (its file is gone)", campaign_id)
+        self._reload_loyalty(report)
         self._by_file = by_file
         self._signature = signature
         every = sorted(self.campaigns.values(), key=lambda c: c.id)
         self._index = ChallengeIndex(c for c in every if isinstance(c, Challenge))
         self._with_holdout = [c for c in every if c.holdout > 0]
         return report
+
+    def _reload_loyalty(self, report: ReloadReport) -> None:
+        path = self.folder / LOYALTY_FILE
+        if not path.is_file():
+            if self._loyalty is not None:
+                self._loyalty = None
+                report.removed.append(LOYALTY_ID)
+                log.info("gamify: loyalty programme removed (%s is gone)", path)
+            return
+        try:
+            loyalty = load_loyalty(path)
+            if self.on_loyalty is not None:  # at every load, as on_load: pools are read again
+                self.on_loyalty(loyalty)
+        except CampaignError as exc:
+            report.refused.extend(exc.issues)
+            for issue in exc.issues:
+                log.error("gamify: refused %s, keeping the last good version: %s", path, issue)
+            return
+        if loyalty != self._loyalty:
+            report.loaded.append(LOYALTY_ID)
+            log.info("gamify: loaded the loyalty programme from %s", path)
+        self._loyalty = loyalty
+
+    def loyalty(self) -> Loyalty | None:
+        """The store's loyalty programme; None when the folder has no loyalty.yaml (or only
+        one that has never loaded)."""
+        self.maybe_reload()
+        return self._loyalty
 
     def find(self, campaign_id: str) -> AnyCampaign:
         """A game or a challenge."""

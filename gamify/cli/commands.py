@@ -24,13 +24,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gamify.audit.verify import Report, verify_bundle
 from gamify.campaigns.loader import load_campaign, load_campaigns
-from gamify.campaigns.odds import OddsReport, odds_report, plays
+from gamify.campaigns.loyalty_loader import load_loyalty
+from gamify.campaigns.odds import SHIPPED_LANGUAGES, OddsReport, odds_report, plays
 from gamify.campaigns.schema import campaign_schema
+from gamify.campaigns.schema_loyalty import loyalty_schema
 from gamify.campaigns.simulate import Simulation, export_simulation, simulate
+from gamify.cli.loyalty import loyalty_group
 from gamify.cli.report import render as render_report
 from gamify.core.campaign import Campaign
 from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.errors import BundleError, CampaignError, GamifyError
+from gamify.core.loyalty import LOYALTY_FILE, LOYALTY_ID, Loyalty
 from gamify.services.audience import holdout_issue
 from gamify.storage.database import (
     SchemaBehind,
@@ -46,35 +50,64 @@ FINDING = 1
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def check(paths: tuple[Path, ...]) -> None:
-    """Validate campaign files or folders and print their odds.
+    """Validate campaign files or folders and print their odds; a folder's loyalty.yaml, or
+    one named on its own, is checked as the store's loyalty programme.
 
     With a database (``flask gamify check``, or ``--database-url``), also refuse a holdout
     that differs from the one a running campaign records."""
     failed = False
     recorded = _recorded_holdouts()
     for path in paths:
-        try:
-            campaigns = load_campaigns(path)
-        except CampaignError as exc:
-            failed = True
-            for issue in exc.issues:
-                click.echo(str(issue), err=True)
-            continue
-        changed = [
-            holdout_issue(c, recorded[c.id], _top_level_line(c, "holdout"))
-            for c in campaigns
-            if c.id in recorded and recorded[c.id] != c.holdout
-        ]
-        for issue in changed:
-            failed = True
-            click.echo(str(issue), err=True)
-        for campaign in campaigns:
-            if isinstance(campaign, Challenge):
-                click.echo(format_challenge(campaign))
-            else:
-                click.echo(format_odds(odds_report(campaign)))
+        programme = _loyalty_file(path)
+        if path.is_dir() or programme is None:
+            failed |= _check_campaigns(path, recorded)
+        if programme is not None:
+            failed |= _check_loyalty(programme)
     if failed:
         raise SystemExit(FINDING)
+
+
+def _check_campaigns(path: Path, recorded: dict[str, int]) -> bool:
+    """Print the campaigns of ``path`` or their mistakes; whether there were mistakes."""
+    try:
+        campaigns = load_campaigns(path)
+    except CampaignError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        return True
+    changed = [
+        holdout_issue(c, recorded[c.id], _top_level_line(c, "holdout"))
+        for c in campaigns
+        if c.id in recorded and recorded[c.id] != c.holdout
+    ]
+    for issue in changed:
+        click.echo(str(issue), err=True)
+    for campaign in campaigns:
+        if isinstance(campaign, Challenge):
+            click.echo(format_challenge(campaign))
+        else:
+            click.echo(format_odds(odds_report(campaign)))
+    return bool(changed)
+
+
+def _loyalty_file(path: Path) -> Path | None:
+    """The loyalty programme ``path`` names, or holds when it is a folder."""
+    if path.is_dir():
+        inside = path / LOYALTY_FILE
+        return inside if inside.is_file() else None
+    return path if path.name == LOYALTY_FILE else None
+
+
+def _check_loyalty(path: Path) -> bool:
+    """Print the programme of ``path`` or its mistakes; whether there were mistakes."""
+    try:
+        loyalty = load_loyalty(path)
+    except CampaignError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        return True
+    click.echo(format_loyalty(loyalty))
+    return False
 
 
 @click.command("simulate")
@@ -113,9 +146,17 @@ def verify(bundle: Path) -> None:
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema (draft 2020-12) of campaign files, for editors."""
-    click.echo(json.dumps(campaign_schema(), indent=2, ensure_ascii=False))
+@click.option(
+    "--loyalty",
+    "of_loyalty",
+    is_flag=True,
+    help="The schema of loyalty.yaml instead of campaign files.",
+)
+def schema(of_loyalty: bool) -> None:
+    """Print the JSON Schema (draft 2020-12) of campaign files, or of loyalty.yaml, for
+    editors."""
+    found = loyalty_schema() if of_loyalty else campaign_schema()
+    click.echo(json.dumps(found, indent=2, ensure_ascii=False))
 
 
 @click.command()
@@ -281,6 +322,7 @@ FLASK_COMMANDS = (
     reload,
     db,
     report_command,
+    loyalty_group(lambda: _state()),
 )
 
 
@@ -373,6 +415,91 @@ def format_challenge(c: Challenge) -> str:
     lines.append(f"  reward: {'; '.join(given)}")
     lines.append(f"  winners: {'unlimited' if c.winners_max is None else f'{c.winners_max:,}'}")
     return "\n".join(lines) + "\n"
+
+
+def format_loyalty(loyalty: Loyalty) -> str:
+    """What the programme earns, gives and sells, as a marketer checks it before it goes live."""
+    expiry = (
+        "points never expire"
+        if loyalty.expire_after_days is None
+        else f"points expire {loyalty.expire_after_days} days after they become usable"
+    )
+    lines = [
+        f"{LOYALTY_ID} ({loyalty.source}): {loyalty.timezone}, order points usable after "
+        f"{loyalty.pending_days} days, {expiry}",
+    ]
+    for rule in loyalty.earn:
+        if rule.points_per_unit is not None:
+            what = f"{rule.points_per_unit.normalize():f} point(s) per unit of the order total"
+        else:
+            what = f"{rule.points} points"
+        if rule.at_most is not None:
+            what += f", at most {rule.at_most.times} per {rule.at_most.per}"
+        lines.append(f"  earn {rule.event}: {what}")
+    if loyalty.tiers is not None:
+        lines.append(f"  tiers on points earned, {loyalty.tiers.window}:")
+        rows = []
+        for level in loyalty.tiers.levels:
+            given = []
+            if level.reward is not None and level.reward.coupon is not None:
+                coupon = level.reward.coupon
+                given.append(f"coupon {coupon.pattern or coupon.pool}")
+            if level.reward is not None and level.reward.plays is not None:
+                plays = level.reward.plays
+                given.append(f"{plays.count} extra play(s) of {plays.campaign}")
+            rows.append(
+                [
+                    level.id,
+                    f"{level.min:,}",
+                    f"x{level.multiplier.normalize():f}",
+                    "; ".join(given) or "-",
+                ]
+            )
+        lines += _with_text(["level", "min", "multiplier", "reward (once)"], rows)
+    if loyalty.rewards:
+        lines.append("  rewards:")
+        rows = [
+            [
+                reward.id,
+                f"{reward.cost:,}",
+                "unlimited" if reward.stock is None else f"{reward.stock:,}",
+                f"coupon {reward.coupon.pattern or reward.coupon.pool}",
+            ]
+            for reward in loyalty.rewards
+        ]
+        lines += _with_text(["reward", "cost", "stock", "gives"], rows)
+    for warning in _loyalty_warnings(loyalty):
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines) + "\n"
+
+
+def _loyalty_warnings(loyalty: Loyalty) -> list[str]:
+    """Texts the shipped languages lack (the card would fall back to another language)."""
+    levels = loyalty.tiers.levels if loyalty.tiers is not None else ()
+    texts = [(f"label of level `{lv.id}`", lv.label) for lv in levels]
+    texts += [
+        (f"reward label of level `{lv.id}`", lv.reward.label)
+        for lv in levels
+        if lv.reward is not None and lv.reward.label is not None
+    ]
+    texts += [(f"label of reward `{r.id}`", r.label) for r in loyalty.rewards]
+    texts += [
+        (f"description of reward `{r.id}`", r.description) for r in loyalty.rewards if r.description
+    ]
+    found = []
+    for name, text in texts:
+        missing = [lang for lang in SHIPPED_LANGUAGES if lang not in text.languages]
+        if missing:
+            found.append(f"{name} has no text in {', '.join(missing)}")
+    return found
+
+
+def _with_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A table whose last column is text, aligned left after the numbers."""
+    table = _table(header[:-1], [row[:-1] for row in rows])
+    width = max(len(line) for line in table)
+    texts = [header[-1], *(row[-1] for row in rows)]
+    return [f"    {line.ljust(width)}  {text}" for line, text in zip(table, texts, strict=True)]
 
 
 def format_simulation(result: Simulation) -> str:

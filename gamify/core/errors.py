@@ -166,5 +166,47 @@ class NotFound(PlayError):
     title = "Not found"
 
 
+class InsufficientPoints(PlayError):
+    """A spend larger than the customer's usable points (pending ones wait their turn)."""
+
+    code = "insufficient_points"
+    status = 409
+    title = "Not enough points"
+
+    def __init__(self, needed: int, available: int) -> None:
+        self.needed, self.available = needed, available
+        super().__init__(f"this needs {needed} points and {available} are usable now")
+
+
+class OutOfStock(PlayError):
+    code = "out_of_stock"
+    status = 409
+    title = "Out of stock"
+
+    def __init__(self, reward: str) -> None:
+        self.reward = reward
+        super().__init__(f"reward {reward!r} is out of stock")
+
+
+class IdempotencyConflict(PlayError):
+    """An Idempotency-Key used before with another request: a bug in the client, which must
+    send a new key for a new request."""
+
+    code = "idempotency_conflict"
+    status = 409
+    title = "Idempotency-Key reused"
+
+
+class RewardNotFound(PlayError):
+    code = "reward_not_found"
+    status = 404
+    title = "Reward not found"
+
+    def __init__(self, reward: str, known: tuple[str, ...]) -> None:
+        self.reward = reward
+        choices = ", ".join(known) or "none"
+        super().__init__(f"there is no reward {reward!r} (the rewards: {choices})")
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

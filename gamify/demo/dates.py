@@ -6,9 +6,14 @@ and in each campaign file only the values of the top-level ``starts`` and ``ends
 ``starts`` becomes yesterday and ``ends`` thirty days from today, at midnight in the campaign's
 own time zone. Every other byte of the file stays the same.
 
-A challenge (``game: challenge``) starts a week ago instead: it may count one order a day, and
-the demo lets a newcomer date an order up to :data:`~gamify.demo.shop.BACKDATE_DAYS` days back,
-so that they can see it through in one visit.
+Two kinds of campaign start earlier (the longest rule that applies wins):
+
+- a challenge (``game: challenge``) a week ago: it may count one order a day, and the demo lets
+  a newcomer date an order up to :data:`~gamify.demo.shop.BACKDATE_DAYS` days back, so that they
+  can see it through in one visit;
+- a campaign with a holdout group (``holdout:`` above 0) four weeks ago: its report compares
+  its window with as many days before it, and the demo fills both with a generated store
+  history (:mod:`gamify.demo.history`).
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from gamify.core.loyalty import LOYALTY_FILE
+
 log = logging.getLogger("gamify")
 
 DAYS_BEFORE = 1
 DAYS_BEFORE_CHALLENGE = 7
+DAYS_BEFORE_REPORT = 28
 DAYS_AFTER = 30
 CAMPAIGN_SUFFIXES = (".yaml", ".yml")
 # A top-level `starts:` or `ends:` line: its value, and a trailing comment that is kept.
@@ -68,11 +76,21 @@ def campaign_today(text: str, now: datetime | None = None) -> date:
     return moment.astimezone(zone or ZoneInfo("UTC")).date()
 
 
+def days_before(text: str) -> int:
+    """How many days before today the campaign of ``text`` starts in the demo."""
+    top = _top_level(text)
+    holdout = top.get("holdout")
+    days = [DAYS_BEFORE]
+    if top.get("game") == "challenge":
+        days.append(DAYS_BEFORE_CHALLENGE)
+    if isinstance(holdout, int) and not isinstance(holdout, bool) and holdout > 0:
+        days.append(DAYS_BEFORE_REPORT)
+    return max(days)
+
+
 def with_demo_dates(text: str, now: datetime | None = None) -> str:
     """``text`` with its top-level ``starts``/``ends`` values moved around today."""
-    challenge = _top_level(text).get("game") == "challenge"
-    days_before = DAYS_BEFORE_CHALLENGE if challenge else DAYS_BEFORE
-    dates = demo_dates(campaign_today(text, now), days_before)
+    dates = demo_dates(campaign_today(text, now), days_before(text))
     values = {"starts": dates.starts, "ends": dates.ends}
 
     def moved(match: re.Match[str]) -> str:
@@ -96,8 +114,8 @@ def copy_with_demo_dates(source: Path, target: Path, now: datetime | None = None
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*", "__pycache__"))
     written = []
     for path in sorted(target.iterdir()):
-        if path.suffix not in CAMPAIGN_SUFFIXES or not path.is_file():
-            continue
+        if path.suffix not in CAMPAIGN_SUFFIXES or not path.is_file() or path.name == LOYALTY_FILE:
+            continue  # the loyalty programme has no schedule to move
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError:

@@ -97,6 +97,13 @@ TEXTS: dict[str, dict[str, str]] = {
             "sorteo de principio a fin."
         ),
         "footer": "Demo de gamify: nada de esta tienda está a la venta.",
+        # the report (an admin page) and the demo's admin token
+        "report": "Informe",
+        "report_intro": (
+            "El {percent} % de los clientes no ve este juego (el grupo de control): el informe "
+            "compara lo que compran unos y otros."
+        ),
+        "admin_token": "Panel de administración de la demo ({url}): entra con el token",
         # what the shop tells every customer (the challenge's quiz asks about it)
         "facts": "La tienda",
         "fact_shipping": "Envío gratis desde 49 €.",
@@ -221,6 +228,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "end."
         ),
         "footer": "A gamify demo: nothing in this shop is for sale.",
+        "report": "Report",
+        "report_intro": (
+            "{percent}% of the customers never see this game (the holdout group): the report "
+            "compares what both groups buy."
+        ),
+        "admin_token": "The demo's admin pages ({url}): sign in with the token",
         "facts": "The shop",
         "fact_shipping": "Free shipping from €49.",
         "fact_returns": "You have 30 days to return an order.",

@@ -137,6 +137,37 @@ def _same_site_posts_only() -> None:
         raise Forbidden("this form can only be sent from the shop's own pages")
 
 
+@dataclass(frozen=True)
+class AdminDoor:
+    """What the pages need to open gamify's admin pages: the token (the demo's, from its
+    instance folder) and the sign-in form's address. The "Report" button posts the token with
+    ``next``, the campaign's admin page, so one click lands on its report."""
+
+    token: str
+    prefix: str  # gamify's URL prefix ("/gamify" by default)
+    root: str = ""  # where the app is mounted (a proxy's sub-path), before the prefix
+
+    @property
+    def home(self) -> str:
+        return f"{self.root}{self.prefix}/admin/"
+
+    @property
+    def sign_in(self) -> str:
+        return f"{self.root}{self.prefix}/admin/sign-in"
+
+    def report(self, campaign_id: str) -> str:
+        """The sign-in's ``next``: a path under the prefix's admin pages, as it takes them."""
+        return f"{self.prefix}/admin/campaigns/{campaign_id}"
+
+
+def admin_door() -> AdminDoor | None:
+    """None when the app has no admin token (the admin pages are closed then)."""
+    settings = state().settings
+    if not settings.admin_token:
+        return None
+    return AdminDoor(settings.admin_token, settings.url_prefix, request.script_root)
+
+
 @blueprint.app_context_processor
 def _page_globals() -> dict[str, Any]:
     lang = current_lang()
@@ -151,6 +182,7 @@ def _page_globals() -> dict[str, Any]:
         "local": local,
         "endpoint": request.endpoint if here else "demo.index",
         "view_args": (request.view_args or {}) if here else {},
+        "demo_admin": admin_door(),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,6 +26,7 @@ from gamify.core.errors import (
     QuizAttemptsUsed,
 )
 from gamify.core.events import Event, parse_events
+from gamify.core.loyalty import Loyalty
 from gamify.core.play import bonus_scope
 from gamify.core.progress import ChallengeIndex, Contribution, Key, Plan, Tally, plan
 from gamify.services.ports import (
@@ -36,6 +37,9 @@ from gamify.services.ports import (
     ProgressTransaction,
     start_over_once,
 )
+
+if TYPE_CHECKING:
+    from gamify.services.loyalty import Change
 
 log = logging.getLogger("gamify")
 _PATTERN_TRIES = 20
@@ -73,6 +77,7 @@ class Tracked:
 
     results: list[dict[str, Any]]
     granted: list[Granted] = field(default_factory=list)
+    loyalty: list[Change] = field(default_factory=list)  # what the events did to points
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class ChallengeCases:
 
         def show(self, campaign: AnyCampaign, customer: str) -> None: ...
 
+        def settle(self, program: Loyalty, customers: Collection[str]) -> list[Change]: ...
+
     # -- set up ----------------------------------------------------------------------------
 
     def sync_challenge(self, challenge: Challenge) -> None:
@@ -120,15 +127,21 @@ class ChallengeCases:
     # -- events ----------------------------------------------------------------------------
 
     def track_events(
-        self, body: Any, index: ChallengeIndex, holdouts: Sequence[AnyCampaign] = ()
+        self,
+        body: Any,
+        index: ChallengeIndex,
+        holdouts: Sequence[AnyCampaign] = (),
+        loyalty: Loyalty | None = None,
     ) -> Tracked:
         """One event object or ``{"events": [...]}``: a result per event, in order, each
         ``accepted`` (stored now, with the progress it made and the rewards it completed) or
         ``duplicate`` (its id was stored before: nothing changed). Raises
         :class:`~gamify.core.events.InvalidEvents` and stores nothing when any event has a
-        mistake."""
+        mistake. With a loyalty programme, the events that earn or take back points go to its
+        inbox in the same transaction, and into the ledger right after."""
         now = self.clock()
         events = parse_events(body, now)
+        earning = loyalty.event_types | {"order.refunded"} if loyalty else frozenset()
 
         def attempt() -> tuple[set[str], Plan, list[Granted]]:
             with self.progress.transaction() as tx:
@@ -136,9 +149,17 @@ class ChallengeCases:
                 seen = [e for e in events if e.id in stored_ids]
                 if holdouts and (assigned := self.event_assignments(holdouts, seen)):
                     tx.assign(assigned, {c.id: c.holdout for c in holdouts})
+                if inbox := [(e.customer, e.id) for e in seen if e.type in earning]:
+                    tx.to_loyalty(inbox)
             return stored_ids, done, granted
 
         stored_ids, done, granted = start_over_once(attempt, self.progress.reset)
+        changes: list[Change] = []
+        if loyalty is not None:
+            customers = {e.customer for e in events if e.id in stored_ids and e.type in earning}
+            customers |= {g.customer for g in granted if g.rewarded and g.challenge.reward.points}
+            if customers:
+                changes = self.settle(loyalty, customers)
         by_event: dict[str, list[Granted]] = {}
         for g in granted:
             by_event.setdefault(done.completed_by[_key(g)], []).append(g)
@@ -151,7 +172,7 @@ class ChallengeCases:
             }
             for event in events
         ]
-        return Tracked(results, granted)
+        return Tracked(results, granted, changes)
 
     def _advance(
         self,

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from gamify.core.events import Event
 from gamify.core.holdout import Group
+from gamify.core.points import Entry, Lot
 from gamify.core.progress import (
     Contribution,
     Key,
@@ -294,7 +295,11 @@ class ProgressTransaction(Protocol):
         """Add each ``(campaign, scope, count)``: customers' extra plays."""
 
     def grant_points(self, grants: Sequence[tuple[str, str, int]], at: datetime) -> None:
-        """Credit each ``(customer, source, points)`` once per source."""
+        """Credit each ``(customer, source, points)`` once per source, into the loyalty
+        inbox too (the ledger takes them in)."""
+
+    def to_loyalty(self, items: Sequence[tuple[str, str]]) -> None:
+        """Put each ``(customer, event id)`` in the loyalty inbox, in this transaction."""
 
 
 class ProgressStore(Protocol):
@@ -417,3 +422,129 @@ class ActivityStore(Protocol):
 
     def funnel(self, challenge: str, goals: Mapping[str, int]) -> Funnel:
         """``goals``: each step's goal in units (:attr:`Step.goal_units`)."""
+
+
+# -- loyalty (CONTRACT §10) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """A customer's running balance, as its row holds it."""
+
+    customer: str
+    next_seq: int = 1
+    available: int = 0
+    pending: int = 0
+    qualifying: int = 0  # points earned in the tier window, as of the last settling
+    tier: str | None = None
+    tier_since: datetime | None = None
+    due_at: datetime | None = None  # when time next changes something; a read then settles
+    waiting: bool = False  # the inbox holds something for them (reads only)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """Something that earns or takes back points and is not in the ledger yet: a store event,
+    or the points of a challenge's reward (``points``)."""
+
+    source: str
+    at: datetime  # when it happened (an event's occurred_at)
+    event: Event | None = None
+    points: int | None = None
+
+
+@dataclass(frozen=True)
+class Redemption:
+    key: str
+    reward: str
+    coupon: str | None
+    points: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a transaction finds once it holds a customer's account lock."""
+
+    account: Account
+    lots: dict[int, Lot]  # the lots time or spending can still change
+    redemption: Redemption | None = None  # the one of the Idempotency-Key asked about
+
+
+class LoyaltyTransaction(Protocol):
+    """One customer's points, under the lock of their account row."""
+
+    def open(self, customer: str, key: str | None = None) -> Opened:
+        """Lock the customer's account (made empty the first time), then read it, its live
+        lots and the redemption made with ``key`` (if any)."""
+
+    def order_lots(self, customer: str, order_ids: Collection[str]) -> dict[int, Lot]:
+        """The lots of these orders, spent or not."""
+
+    def inbox(self, customer: str) -> list[InboxItem]:
+        """What waits for the ledger, oldest first; only sources that still exist."""
+
+    def clear_inbox(self, customer: str, sources: Collection[str]) -> None: ...
+
+    def earned_count(self, customer: str, event_type: str, start: datetime, end: datetime) -> int:
+        """Lots earned from events of ``event_type`` that happened in ``[start, end)``."""
+
+    def qualifying(self, customer: str, since: datetime | None) -> tuple[int, datetime | None]:
+        """Points earned since ``since`` (net of refunds) by the lots that count for tiers, as
+        stored, and the earliest of those lots' times."""
+
+    def refunds(self, order_ids: Collection[str]) -> dict[str, list[tuple[str, Decimal]]]:
+        """The store's refunds of each order: ``(event id, refund total)``."""
+
+    def write(
+        self,
+        account: Account,
+        entries: Sequence[Entry],
+        lots: Collection[Lot],
+        redemption: Redemption | None = None,
+    ) -> None:
+        """The new entries, the lots they made or changed, the redemption they paid for, and
+        the account."""
+
+    def grant_level(self, customer: str, level: str, coupon: str | None, at: datetime) -> bool:
+        """Record a level's reward as given; False when it was given before."""
+
+    def take_stock(self, reward: str, stock: int) -> bool:
+        """One unit of the reward, if fewer than ``stock`` were given."""
+
+    def pool_code(self, owner: str, prize: str) -> str | None:
+        """The next unused code of a pool loaded for ``owner`` (``loyalty``, ``loyalty-tier``)
+        and ``prize`` (a reward's or level's id), now given; None when it ran out."""
+
+    def pattern_code(self, owner: str, prize: str, code: str) -> bool:
+        """Record ``code`` as given, unless it was given before."""
+
+    def grant_plays(self, grants: Sequence[tuple[str, str, int]]) -> None:
+        """Extra plays beyond a game's limits: ``(campaign, bonus scope, count)``."""
+
+
+class LoyaltyStore(Protocol):
+    def transaction(self) -> AbstractContextManager[LoyaltyTransaction]: ...
+
+    def account(self, customer: str) -> Account | None:
+        """The running balance without a lock, with ``waiting``; None for a customer never
+        seen."""
+
+    def expiring(self, customer: str, limit: int) -> list[tuple[int, datetime]]:
+        """The points of the lots that expire next: ``(points, expires_at)``, soonest first."""
+
+    def history(self, customer: str) -> tuple[list[Entry], list[Lot]]:
+        """Every entry and lot of the customer (the admin's view, and the rebuild)."""
+
+    def customers(self, due_before: datetime | None = None) -> list[str]:
+        """Customers with an account, or with something waiting; with ``due_before``, only
+        those whose account is due by then or who have something in the inbox."""
+
+    def load_pool(self, owner: str, prize: str, codes: Sequence[str]) -> None:
+        """Make a pool's codes available (those loaded before are kept as they are)."""
+
+    def repair(self, account: Account, lots: Collection[Lot]) -> None:
+        """Overwrite the running balance and lots with what the entries say (rebuild)."""
+
+    def reset(self) -> None:
+        """Drop the pooled connections (a transaction that met a dead one starts over)."""

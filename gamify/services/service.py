@@ -12,11 +12,13 @@ from gamify.services.audience import AudienceCases
 from gamify.services.bundles import BundleCases
 from gamify.services.campaigns import CampaignCases
 from gamify.services.challenges import ChallengeCases
+from gamify.services.loyalty import LoyaltyCases
 from gamify.services.plays import PlayCases
 from gamify.services.ports import (
     ActivityStore,
     AudienceStore,
     CampaignLog,
+    LoyaltyStore,
     PlayStore,
     ProgressStore,
     ReportStore,
@@ -34,6 +36,7 @@ class Service(
     BundleCases,
     AudienceCases,
     ChallengeCases,
+    LoyaltyCases,
     AdminCases,
     ReportCases,
 ):
@@ -49,6 +52,7 @@ class Service(
         audience: AudienceStore,
         reports: ReportStore,
         activity: ActivityStore,
+        loyalty: LoyaltyStore,
         secret: str | bytes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -58,6 +62,7 @@ class Service(
         self.audience = audience
         self.reports = reports
         self.activity = activity
+        self.loyalty = loyalty
         self.clock = clock
         raw = secret.encode() if isinstance(secret, str) else secret
         self.player_key = hmac.digest(raw, b"gamify.pseudonym", "sha256")

@@ -50,8 +50,9 @@ from gamify.core.progress import (
 )
 from gamify.services.ports import Assignment, Completed
 from gamify.storage.audience import record_assignments
-from gamify.storage.database import dialect_insert
+from gamify.storage.database import dialect_insert, insert_missing
 from gamify.storage.locks import customer_lock_key
+from gamify.storage.loyalty_sql import POINTS_PREFIX
 from gamify.storage.tables import (
     attempt_t,
     challenge_t,
@@ -59,6 +60,7 @@ from gamify.storage.tables import (
     coupon_t,
     entry_t,
     event_t,
+    inbox_t,
     points_t,
     progress_t,
 )
@@ -269,6 +271,11 @@ class SqlProgressTransaction:
                     for customer, source, points in grants
                 ],
             )
+            self.to_loyalty([(customer, POINTS_PREFIX + source) for customer, source, _ in grants])
+
+    def to_loyalty(self, items: Sequence[tuple[str, str]]) -> None:
+        rows = [{"customer": customer, "source": source} for customer, source in items]
+        insert_missing(self.conn, inbox_t, rows, ["customer", "source"])
 
 
 _ORDER_TYPES = ("order.paid", "order.refunded")

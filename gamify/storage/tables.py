@@ -255,3 +255,122 @@ attempt_t: Table = QuizAttemptRow.__table__  # type: ignore[attr-defined]
 points_t: Table = PointsRow.__table__  # type: ignore[attr-defined]
 holdout_t: Table = HoldoutRow.__table__  # type: ignore[attr-defined]
 assignment_t: Table = AssignmentRow.__table__  # type: ignore[attr-defined]
+
+
+# -- loyalty (CONTRACT §10) ----------------------------------------------------------------------
+
+
+class LoyaltyAccountRow(SQLModel, table=True):
+    """A customer's running balance, so that reading it never sums their history; every write
+    to their points takes this row's lock. ``due_at``: when time next changes something (a lot
+    matures or expires, a tier's window lets go of points); a read at or after it settles."""
+
+    __tablename__ = "gamify_loyalty_account"
+    customer: str = Field(primary_key=True, max_length=256)
+    next_seq: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, default=1))
+    available: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    pending: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    qualifying: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    tier: str | None = Field(default=None, max_length=64)
+    tier_since: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class LoyaltyLotRow(SQLModel, table=True):
+    """What one earning gave and what is left of it (rebuilt from the entries when in doubt)."""
+
+    __tablename__ = "gamify_loyalty_lot"
+    __table_args__ = (
+        Index("ux_gamify_loyalty_lot_source", "customer", "source", unique=True),
+        Index("ix_gamify_loyalty_lot_earned", "customer", "earned_at"),
+        Index(
+            "ix_gamify_loyalty_lot_live",
+            "customer",
+            "expires_at",
+            postgresql_where=text("remaining > 0 OR NOT matured"),
+            sqlite_where=text("remaining > 0 OR NOT matured"),
+        ),
+        Index(
+            "ix_gamify_loyalty_lot_order",
+            "customer",
+            "order_id",
+            postgresql_where=text("order_id IS NOT NULL"),
+            sqlite_where=text("order_id IS NOT NULL"),
+        ),
+    )
+    customer: str = Field(primary_key=True, max_length=256)
+    lot: int = Field(sa_column_kwargs={"primary_key": True}, sa_type=BigInteger)
+    source: str = Field(max_length=160)
+    points: int = Field(sa_column=Column(BigInteger, nullable=False))
+    remaining: int = Field(sa_column=Column(BigInteger, nullable=False))
+    earned_at: datetime = Field(sa_column=_utc(nullable=False))
+    available_at: datetime = Field(sa_column=_utc(nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    matured: bool
+    order_id: str | None = Field(default=None, max_length=128)
+    rate: str = Field(default="0", max_length=40)  # points per whole unit (a decimal)
+    qualifies: bool
+    refunded: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class LoyaltyEntryRow(SQLModel, table=True):
+    """The ledger: every change to a customer's points, never updated or deleted."""
+
+    __tablename__ = "gamify_loyalty_entry"
+    customer: str = Field(primary_key=True, max_length=256)
+    seq: int = Field(sa_column_kwargs={"primary_key": True}, sa_type=BigInteger)
+    kind: str = Field(max_length=16)
+    points: int = Field(sa_column=Column(BigInteger, nullable=False))
+    lot: int | None = Field(default=None, sa_type=BigInteger)
+    source: str = Field(max_length=160)
+    at: datetime = Field(sa_column=_utc(nullable=False))
+    short: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    note: str = Field(default="", max_length=500)
+
+
+class LoyaltyInboxRow(SQLModel, table=True):
+    """What earns or takes back points and is not in the ledger yet: written in the same
+    transaction as the event (or challenge reward) it names, taken out in the ledger's."""
+
+    __tablename__ = "gamify_loyalty_inbox"
+    customer: str = Field(primary_key=True, max_length=256)
+    source: str = Field(primary_key=True, max_length=160)  # an event id, or points:<source>
+
+
+class LoyaltyGrantRow(SQLModel, table=True):
+    """A tier level's reward given to a customer: once per level, ever."""
+
+    __tablename__ = "gamify_loyalty_grant"
+    customer: str = Field(primary_key=True, max_length=256)
+    level: str = Field(primary_key=True, max_length=64)
+    coupon: str | None = Field(default=None, max_length=128)
+    at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class LoyaltyRedemptionRow(SQLModel, table=True):
+    """A reward bought with points, by its Idempotency-Key: a retry gets the same coupon."""
+
+    __tablename__ = "gamify_loyalty_redemption"
+    customer: str = Field(primary_key=True, max_length=256)
+    key: str = Field(primary_key=True, max_length=128)
+    reward: str = Field(max_length=64)
+    coupon: str | None = Field(default=None, max_length=128)
+    points: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class LoyaltyStockRow(SQLModel, table=True):
+    """Units of a reward given so far, which its ``stock`` caps (a redemption locks the row)."""
+
+    __tablename__ = "gamify_loyalty_stock"
+    reward: str = Field(primary_key=True, max_length=64)
+    given: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+account_t: Table = LoyaltyAccountRow.__table__  # type: ignore[attr-defined]
+lot_t: Table = LoyaltyLotRow.__table__  # type: ignore[attr-defined]
+ledger_t: Table = LoyaltyEntryRow.__table__  # type: ignore[attr-defined]
+inbox_t: Table = LoyaltyInboxRow.__table__  # type: ignore[attr-defined]
+grant_t: Table = LoyaltyGrantRow.__table__  # type: ignore[attr-defined]
+redemption_t: Table = LoyaltyRedemptionRow.__table__  # type: ignore[attr-defined]
+stock_t: Table = LoyaltyStockRow.__table__  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from gamify.services.service import Service, utcnow
 from gamify.storage.activity_queries import SqlActivity
 from gamify.storage.audience import SqlAudience
 from gamify.storage.campaign_log import SqlCampaignLog
+from gamify.storage.loyalty_store import SqlLoyaltyStore
 from gamify.storage.plays.store import EnginePlays
 from gamify.storage.progress_store import SqlProgressStore
 from gamify.storage.report_queries import SqlReports
@@ -26,6 +27,7 @@ def sql_service(
         SqlAudience(engine),
         SqlReports(engine),
         SqlActivity(engine),
+        SqlLoyaltyStore(engine),
         secret,
         clock,
     )

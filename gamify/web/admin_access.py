@@ -142,14 +142,17 @@ class AdminAccess:
 
 
 def secure(response: Response) -> None:
-    """Every admin answer: never stored, never framed, no script at all, no referrer."""
+    """Every admin answer: never stored, never framed, no script at all, no referrer sent to
+    other sites."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer a browser posts the forms with
+    # `Origin: null`, and the sign-in's check of where a post comes from needs the origin.
+    response.headers["Referrer-Policy"] = "same-origin"
 
 
 def same_origin() -> bool:

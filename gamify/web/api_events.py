@@ -12,6 +12,7 @@ from gamify.core.events import MAX_REQUEST
 from gamify.services.challenges import Granted
 from gamify.signals import challenge_completed, reward_granted
 from gamify.web import shapes
+from gamify.web.api_loyalty import announce as announce_points
 from gamify.web.auth import require_key
 from gamify.web.blueprint import blueprint
 from gamify.web.http import json_body, json_response
@@ -34,8 +35,11 @@ def track(current: GamifyState, body: Any) -> list[dict[str, Any]]:
     """The events of ``body`` stored and applied (in-process ``gamify.track`` too), then the
     host app told what they completed."""
     registry = current.registry
-    tracked = current.service.track_events(body, registry.index(), registry.with_holdout())
+    tracked = current.service.track_events(
+        body, registry.index(), registry.with_holdout(), registry.loyalty()
+    )
     announce(tracked.granted)
+    announce_points(tracked.loyalty)
     return tracked.results
 
 

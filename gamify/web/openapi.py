@@ -434,6 +434,47 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/me/loyalty": {
+            "get": {
+                "operationId": "myLoyalty",
+                "summary": "The customer's points (usable, pending, expiring), tier and rewards",
+                "description": "404 `not_found` while the store has no loyalty.yaml.",
+                "security": customer,
+                "parameters": _params("Lang", "AcceptLanguage"),
+                "responses": {
+                    "200": _json(_ref("LoyaltyView"), "the customer's loyalty standing"),
+                    "401": _responses("InvalidToken"),
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/me/loyalty/redeem": {
+            "post": {
+                "operationId": "redeemReward",
+                "summary": "Buy a reward with points: its coupon",
+                "description": "The `Idempotency-Key` header is required: the same key and "
+                "reward again answers the first redemption with 200 and spends nothing; the "
+                "same key with another reward is `409 idempotency_conflict`.",
+                "security": customer,
+                "parameters": _params("IdempotencyKey"),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("RedeemRequest")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Redeemed"), "the reward bought"),
+                    "200": _json(_ref("Redeemed"), "a replay of an idempotent request"),
+                    "400": _responses("InvalidRequest"),
+                    "401": _responses("InvalidToken"),
+                    "404": _problem("`reward_not_found`, or `not_found`: no loyalty programme"),
+                    "409": _problem(
+                        "`insufficient_points`, `out_of_stock` or `idempotency_conflict`"
+                    ),
+                    "413": _responses("TooLarge"),
+                    "415": _responses("UnsupportedMediaType"),
+                },
+            }
+        },
         "/api/campaigns/{campaign_id}/quiz": {
             "post": {
                 "operationId": "answerQuiz",

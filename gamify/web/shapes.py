@@ -339,6 +339,66 @@ class QuizResult(TypedDict):
     challenge: MyChallenge
 
 
+class Expiring(TypedDict):
+    points: Annotated[int, Field(ge=1)]
+    on: Annotated[str, Field(description="the local date (the programme's time zone)")]
+
+
+class Points(TypedDict):
+    """Usable now, waiting out the return window, and what expires next."""
+
+    available: Count
+    pending: Count
+    expiring: list[Expiring]
+
+
+class NextLevel(TypedDict):
+    id: Slug
+    label: str
+    min: Count
+    points_needed: Annotated[int, Field(ge=0, description="points to earn to reach it")]
+
+
+class Tier(TypedDict):
+    """The customer's level, judged on points earned in the window (never the balance)."""
+
+    id: Slug
+    label: str
+    since: Time | None
+    multiplier: float
+    qualifying: Annotated[int, Field(description="points earned in the window, net of refunds")]
+    next: NextLevel | None
+
+
+class LoyaltyReward(TypedDict):
+    id: Slug
+    label: str
+    description: str | None
+    cost: Annotated[int, Field(ge=1)]
+    affordable: bool
+
+
+class LoyaltyView(TypedDict):
+    """The customer's points, tier (null without tiers) and what points buy."""
+
+    points: Points
+    tier: Tier | None
+    rewards: list[LoyaltyReward]
+
+
+class RedeemRequest(TypedDict):
+    reward: Slug
+
+
+class Redeemed(TypedDict):
+    """The reward bought: its coupon, the points spent, and what is left."""
+
+    reward: Slug
+    coupon: str | None
+    points: Annotated[int, Field(ge=1, description="points spent")]
+    available: Count
+
+
 SHAPES: tuple[type, ...] = (
     EventResults,
     ChallengeView,
@@ -351,6 +411,9 @@ SHAPES: tuple[type, ...] = (
     PlayResponse,
     Fairness,
     PlayList,
+    LoyaltyView,
+    RedeemRequest,
+    Redeemed,
 )
 """The top-level bodies; the shapes they contain are published with them."""
 

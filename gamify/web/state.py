@@ -111,7 +111,12 @@ def build_state(
     settings = settings or Settings()
     engine = make_engine(database_url)
     service = sql_service(engine, secret, clock)
-    registry = Registry(campaigns, on_load=service.load, interval=reload_interval)
+    registry = Registry(
+        campaigns,
+        on_load=service.load,
+        interval=reload_interval,
+        on_loyalty=service.sync_loyalty,
+    )
     tokens = CustomerTokens(secret, settings.token_max_age)
     admin = None
     if settings.admin_token:

@@ -15,6 +15,7 @@ Without chromium the tests are skipped, except under ``CI=true``, where that is 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from gamify.core.holdout import holdout_group
 from gamify.demo import EXAMPLES, create_demo_app
 from gamify.demo.views import CSP_CONFIG
 from gamify.web.state import state
@@ -212,9 +214,22 @@ def make_tab(
     context = browser.new_context(**DEVICES[device], locale="es-ES", timezone_id="Europe/Madrid")
     context.add_init_script(RECORD)
     tab = Tab(context, served.url, device, request.node.name)
+    tab.customer = treated(served.app, tab.customer)
     yield tab
     context.close()
     assert not tab.unexpected_errors(), tab.errors
+
+
+def treated(app: Flask, customer: str) -> str:
+    """``customer``, else the first of ``customer-2``, ``customer-3`` … whom every campaign with
+    a holdout shows its game to (the demo's wheel holds 10 % of its customers out)."""
+    current = state(app)
+    key, held = current.service.holdout_key, current.registry.with_holdout()
+    for n in itertools.count(1):
+        name = customer if n == 1 else f"{customer}-{n}"
+        if all(holdout_group(key, c.id, name, c.holdout) == "treatment" for c in held):
+            return name
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(params=["phone", "desktop"])

@@ -26,7 +26,9 @@ def holdout_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     campaigns = folder / "campaigns"
     shutil.copytree(EXAMPLES, campaigns)
     wheel = campaigns / f"{WHEEL_ID}.yaml"
-    wheel.write_text(wheel.read_text(encoding="utf-8") + "holdout: 50\n", encoding="utf-8")
+    lines = wheel.read_text(encoding="utf-8").splitlines()  # the example's holdout, now 50 %
+    kept = [line for line in lines if not line.startswith("holdout:")]
+    wheel.write_text("\n".join([*kept, "holdout: 50"]) + "\n", encoding="utf-8")
     served = Server(create_demo_app(folder / "instance", campaigns))
     yield served
     served.close()

@@ -161,7 +161,21 @@ def campaign_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         encoding="utf-8",
     )
+    (folder / "loyalty.yaml").write_text(LOYALTY_YAML, encoding="utf-8")
     return folder
+
+
+# Points usable at once (no return window), so a race can spend them right after earning.
+LOYALTY_YAML = f"""\
+loyalty:
+  timezone: {TIMEZONE}
+  earn:
+    - {{event: order.paid, points_per_unit: 1}}
+  rewards:
+    - {{id: mug, label: Mug, cost: 10, stock: {GRAND_STOCK}, coupon: {{pattern: "MUG-{{code:8}}"}}}}
+    - {{id: pin, label: Pin, cost: 10, coupon: {{pattern: "PIN-{{code:8}}"}}}}
+    - {{id: ship, label: Shipping, cost: 100, coupon: {{pattern: "SHIP-{{code:8}}"}}}}
+"""
 
 
 @dataclass
@@ -639,3 +653,68 @@ def test_many_customers_completing_at_once_get_winners_max_rewards(server: Serve
         )
         campaign = server.customer_get(f"{PREFIX}/api/campaigns/race-limit", lucky).json
         assert campaign["plays_left"] == LIMIT_PER_DAY + 1
+
+
+# -- loyalty ----------------------------------------------------------------------------------
+
+
+def _redeem(server: Server, customer: str, reward: str, key: str) -> Response:
+    headers = {
+        "Authorization": f"Bearer {server.token(customer)}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+    }
+    body = json.dumps({"reward": reward}).encode()
+    return server.request("POST", f"{PREFIX}/api/me/loyalty/redeem", body, headers)
+
+
+def _loyalty(server: Server, customer: str) -> dict[str, Any]:
+    resp = server.customer_get(f"{PREFIX}/api/me/loyalty", customer)
+    assert resp.status == 200, resp.body[:500]
+    return dict(resp.json)
+
+
+def test_forty_concurrent_redemptions_never_spend_a_point_twice(server: Server) -> None:
+    with server.explain():
+        customer = f"spender-{secrets.token_hex(4)}"
+        assert server.events(_order_event(f"{customer}-paid", customer)).status == 200
+        spent = _loyalty(server, customer)["points"]["available"]
+        assert spent == 30  # one order of 30.00
+        tries = _at_once(40, lambda i: _redeem(server, customer, "pin", f"k{i}"), 40)
+        statuses = Counter(r.status for r in tries)
+        assert statuses[201] == 3, statuses  # 30 points buy 3 pins of 10, whatever the race
+        assert {_problem_code(r) for r in tries if r.status != 201} == {"insufficient_points"}
+        coupons = {r.json["coupon"] for r in tries if r.status == 201}
+        assert len(coupons) == 3
+        assert _loyalty(server, customer)["points"]["available"] == 0
+        with server.service() as service:
+            assert service.rebuild() == []
+
+
+def test_forty_customers_racing_for_a_reward_never_exceed_its_stock(server: Server) -> None:
+    with server.explain():
+        tag = secrets.token_hex(4)
+        customers = [f"stock-{tag}-{i}" for i in range(40)]
+        for start in range(0, 40, 20):
+            batch = [_order_event(f"{c}-paid", c) for c in customers[start : start + 20]]
+            assert server.events(*batch).status == 200
+        tries = _at_once(40, lambda i: _redeem(server, customers[i], "mug", f"mug-{i}"), 40)
+        bought = [r for r in tries if r.status == 201]
+        assert {_problem_code(r) for r in tries if r.status != 201} == {"out_of_stock"}
+        assert len(bought) == GRAND_STOCK  # the only test buying mugs
+        assert len({r.json["coupon"] for r in bought}) == GRAND_STOCK
+        refused = [c for c, r in zip(customers, tries, strict=True) if r.status != 201]
+        assert _loyalty(server, refused[0])["points"]["available"] == 30  # nothing spent
+
+
+def test_one_idempotency_key_sent_to_every_worker_redeems_once(server: Server) -> None:
+    with server.explain():
+        customer = f"retrier-{secrets.token_hex(4)}"
+        for i in range(4):
+            assert server.events(_order_event(f"{customer}-paid-{i}", customer)).status == 200
+        before = _loyalty(server, customer)["points"]["available"]
+        assert before >= 120  # 4 orders of 30 (and the race challenge's points)
+        tries = _at_once(20, lambda i: _redeem(server, customer, "ship", "same-key"), 20)
+        assert Counter(r.status for r in tries) == {201: 1, 200: 19}
+        assert len({r.json["coupon"] for r in tries}) == 1
+        assert _loyalty(server, customer)["points"]["available"] == before - 100

@@ -112,6 +112,7 @@ def test_progress_follows_net_totals_whatever_the_arrival_order(
         p.audience,
         NoReports(),
         NoReports(),
+        NoReports(),
         "s",
         clock=lambda: NOW,
     )

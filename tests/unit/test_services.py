@@ -35,6 +35,7 @@ def make_state(folder: Path) -> Iterator[MakeState]:
             p.audience,
             NoReports(),
             NoReports(),
+            NoReports(),
             "s3cret",
             clock=lambda: NOW,
         )

@@ -1,15 +1,22 @@
 """`gamify demo`: the sample store a newcomer opens at http://127.0.0.1:5000.
 
 Through Flask's test client, no browser: the page (languages, the widget tags, the signed
-customer, escaping), the demo dates, a draw verified end to end on the fairness page, and the
-shop's orders and reviews, which move the seasonal challenge. What the games and the
+customer, escaping), the demo dates, a draw verified end to end on the fairness page, the
+shop's orders and reviews, which move the seasonal challenge, and the wheel's report, filled
+by the history the demo makes up, behind its "Report" button. What the games and the
 challenge's card do in a browser is for the browser tests.
+
+The module's demo store makes its history once (about a second); tests that start demos of
+their own skip it unless it is what they test (``create_demo_app(..., history=False)``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import json
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
@@ -22,13 +29,18 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text as sql
 
 import gamify.demo
 from gamify.cli.main import cli
 from gamify.core.fairness import commitment
+from gamify.core.holdout import holdout_group
+from gamify.core.kpis import MIN_SAMPLE
+from gamify.core.rules import iso_utc
 from gamify.demo import create_demo_app
 from gamify.demo.dates import with_demo_dates
-from gamify.demo.shop import BACKDATE_DAYS, PRODUCTS
+from gamify.demo.history import generate_history
+from gamify.demo.shop import BACKDATE_DAYS, CUSTOMERS, PRODUCTS
 from gamify.web.state import state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +49,7 @@ WHEEL = "black-friday-wheel"
 SCRATCH = "welcome-back-scratch"
 CHALLENGE = "seasonal-challenge"
 MADRID = ZoneInfo("Europe/Madrid")
+SYNTHETIC = "demo-c[0-9][0-9][0-9][0-9]"  # the history's customers (not demo-customer)
 
 
 @pytest.fixture(scope="module")
@@ -262,9 +275,11 @@ def test_the_demo_campaigns_run_now_though_the_examples_have_fixed_dates(
 
     today = datetime.now(MADRID).date()
     copies = Path(app.instance_path) / "campaigns"
-    for campaign in (WHEEL, SCRATCH):
+    # a game started yesterday; the wheel, which has a holdout, four weeks ago (its report
+    # compares that window with as many days before it, which the demo's history fills)
+    for campaign, days in ((SCRATCH, 1), (WHEEL, 28)):
         copy = (copies / f"{campaign}.yaml").read_text("utf-8")
-        assert f"starts: {today - timedelta(days=1)}T00:00:00" in copy
+        assert f"starts: {today - timedelta(days=days)}T00:00:00" in copy
         assert f"ends: {today + timedelta(days=30)}T00:00:00" in copy
     # the challenge started a week ago, so that orders dated back (demo only) count
     copy = (copies / f"{CHALLENGE}.yaml").read_text("utf-8")
@@ -289,7 +304,7 @@ def test_demo_dates_change_only_the_starts_and_ends_lines() -> None:
         [
             "-starts: 2026-11-27T00:00:00",
             "-ends: 2026-12-01T00:00:00",
-            "+starts: 2030-03-10T00:00:00",
+            "+starts: 2030-02-11T00:00:00",  # four weeks back: the wheel has a holdout
             "+ends: 2030-04-10T00:00:00",
         ]
     )
@@ -299,6 +314,17 @@ def test_demo_dates_change_only_the_starts_and_ends_lines() -> None:
     assert with_demo_dates(other, datetime(2030, 1, 5, tzinfo=ZoneInfo("UTC"))) == (
         "starts: 2030-01-04T00:00:00  # opening day\nnested:\n  ends: 5\n"
     )
+    # the longest rule that applies: a game starts yesterday, a challenge a week back, and a
+    # campaign with a holdout (challenge or game) four weeks back
+    for head, starts in (
+        ("game: wheel\nholdout: 0\n", "2030-01-04"),
+        ("game: wheel\nholdout: true\n", "2030-01-04"),
+        ("game: challenge\n", "2029-12-29"),
+        ("game: challenge\nholdout: 5\n", "2029-12-08"),
+        ("game: scratch\nholdout: 50\n", "2029-12-08"),
+    ):
+        moved = with_demo_dates(head + "starts: x\n", datetime(2030, 1, 5, tzinfo=ZoneInfo("UTC")))
+        assert moved == f"{head}starts: {starts}T00:00:00\n", head
 
 
 def test_demo_dates_move_the_challenge_a_week_back_and_nothing_else() -> None:
@@ -489,9 +515,9 @@ def test_a_form_sent_from_another_site_is_refused(app: Flask, client: FlaskClien
 def test_a_play_is_listed_on_the_fairness_page_with_its_seq_and_hash(
     app: Flask, client: FlaskClient
 ) -> None:
-    played = play(client, app, WHEEL, "fair-lister")
-    html = page(client, f"/fairness/{WHEEL}?customer=fair-lister")
-    assert '<html lang="es">' in html and "Tus jugadas (fair-lister)" in html
+    played = play(client, app, WHEEL, "luis")  # a shopper of the demo: never held out
+    html = page(client, f"/fairness/{WHEEL}?customer=luis")
+    assert '<html lang="es">' in html and "Tus jugadas (luis)" in html
     row = re.search(rf'<tr data-seq="{played["seq"]}">(.*?)</tr>', html, re.S)
     assert row is not None
     for value in (played["hash"], played["client_seed"], played["drawn"]):
@@ -503,8 +529,8 @@ def test_a_play_is_listed_on_the_fairness_page_with_its_seq_and_hash(
     assert played["commitment"] in {c for c, _ in epoch_rows(html).values()}
     # another customer does not see it
     assert played["hash"] not in page(client, f"/fairness/{WHEEL}?customer=someone-else")
-    english = page(client, f"/fairness/{WHEEL}?customer=fair-lister&lang=en")
-    assert '<html lang="en">' in english and "Your plays (fair-lister)" in english
+    english = page(client, f"/fairness/{WHEEL}?customer=luis&lang=en")
+    assert '<html lang="en">' in english and "Your plays (luis)" in english
     assert "How to verify a draw" in english
 
 
@@ -555,15 +581,238 @@ def test_an_unknown_campaign_has_no_fairness_page(client: FlaskClient) -> None:
 
 
 def test_the_secret_is_kept_so_customers_keep_their_plays(tmp_path: Path) -> None:
-    first = create_demo_app(tmp_path / "instance")
-    played = play(first.test_client(), first, WHEEL, "returning")
+    first = create_demo_app(tmp_path / "instance", history=False)
+    played = play(first.test_client(), first, WHEEL, "ana")
     state(first).engine.dispose()
-    again = create_demo_app(tmp_path / "instance")
+    again = create_demo_app(tmp_path / "instance", history=False)
     try:
-        html = page(again.test_client(), f"/fairness/{WHEEL}?customer=returning")
+        html = page(again.test_client(), f"/fairness/{WHEEL}?customer=ana")
         assert played["hash"] in html
     finally:
         state(again).engine.dispose()
+
+
+# -- the report, its generated history and the admin token -----------------------------------
+
+
+def synthetic(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
+    """The history's rows (its customers are demo-c0001 …; the tests' own are not; its epochs
+    opened before today), with what is random in any store left out: the prizes, drawn from
+    secret server seeds, and the codes that came with them (which a later order may carry)."""
+    today = datetime.combine(datetime.now(MADRID).date(), datetime.min.time(), MADRID)
+
+    def without_coupons(payload: str) -> str:
+        event = json.loads(payload)
+        event.get("order", {}).pop("coupons", None)
+        return json.dumps(event, sort_keys=True)
+
+    with state(app).engine.connect() as conn:
+        events = conn.execute(
+            sql(
+                "SELECT id, type, customer, occurred_at, order_id, payload FROM gamify_event "
+                "WHERE customer GLOB :synthetic ORDER BY id"
+            ),
+            {"synthetic": SYNTHETIC},
+        ).all()
+        plays = conn.execute(
+            sql(
+                "SELECT a.customer, p.seq, p.epoch, p.nonce, p.client_seed, p.at "
+                "FROM gamify_play p JOIN gamify_assignment a "
+                "ON a.campaign = p.campaign AND a.player = p.player "
+                "WHERE p.campaign = :campaign AND a.customer GLOB :synthetic ORDER BY p.seq"
+            ),
+            {"campaign": WHEEL, "synthetic": SYNTHETIC},
+        ).all()
+        assigned = conn.execute(
+            sql(
+                "SELECT customer, grp, assigned_at FROM gamify_assignment "
+                "WHERE campaign = :campaign AND customer GLOB :synthetic ORDER BY customer"
+            ),
+            {"campaign": WHEEL, "synthetic": SYNTHETIC},
+        ).all()
+    return {
+        "events": [(*row[:5], without_coupons(row[5])) for row in events],
+        "plays": [tuple(row) for row in plays],
+        "assigned": [tuple(row) for row in assigned],
+        "epochs": [
+            (e.epoch, e.opened_at, e.revealed_at is not None)
+            for e in state(app).service.epochs(WHEEL)
+            if e.opened_at < today
+        ],
+    }
+
+
+def test_the_wheels_report_is_filled_and_shows_the_uplift(app: Flask) -> None:
+    current = state(app)
+    wheel = current.registry.find(WHEEL)
+    assert wheel.holdout == 10
+    report = current.service.report(wheel)
+    today = datetime.now(MADRID).date()
+    # the window: four weeks and today, against as many days before
+    assert (report.first, report.last) == (today - timedelta(days=28), today)
+    assert report.before_first == today - timedelta(days=57)
+    treatment, holdout = report.groups["treatment"], report.groups["holdout"]
+    sums = report.sums
+    assert sums["treatment"].customers > 500 and sums["holdout"].customers >= MIN_SAMPLE
+    for group in ("treatment", "holdout"):
+        assert sums[group].before > 0 and sums[group].orders > 0, group
+        assert sums[group].revenue > 0, group
+    assert treatment.prizes > 0 and holdout.prizes == 0  # the holdout never played
+    assert sums["treatment"].coupons_redeemed > 0  # some coupons came back in an order
+    assert treatment.aov is not None and 20 < treatment.aov < 200  # euros, the shop's baskets
+    # the uplift, each with its interval; the injected effect shows, whatever the secret
+    for uplift in (report.retention, report.revenue_per_customer):
+        assert uplift is not None and uplift.diff is not None and uplift.ci95 is not None
+        low, high = uplift.ci95
+        assert low < uplift.diff < high
+        assert uplift.diff > 0
+    json_report = report.as_json()
+    assert set(json_report["uplift"]) == {"retention", "revenue_per_customer"}
+
+
+def test_the_history_is_made_once_from_its_seed(app: Flask, tmp_path: Path) -> None:
+    """Another demo with the same secret, on the same day, makes the same history: customers,
+    orders, visits, spins and client seeds (the prizes come from the server's secret seeds).
+    Started again, it makes none."""
+    history = synthetic(app)
+    assert len({row[2] for row in history["events"]}) > 500  # customers who ordered
+    assert {row[1] for row in history["events"]} == {"order.paid", "order.refunded"}
+    assert len(history["plays"]) > 300
+    assert {row[1] for row in history["assigned"]} == {"treatment", "holdout"}
+    # set up on the campaign's first day, rotated every week since, the last epoch open
+    starts = state(app).registry.find(WHEEL).starts
+    assert history["epochs"] == [(n, starts + timedelta(days=7 * n), n < 3) for n in range(4)]
+    # everything is in the past, in the campaign's time order
+    today = datetime.combine(datetime.now(MADRID).date(), datetime.min.time(), MADRID)
+    assert all(at < iso_utc(today) for *_, at in history["plays"])
+    assert [row[-1] for row in history["plays"]] == sorted(row[-1] for row in history["plays"])
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copy(Path(app.instance_path) / "secret.key", instance / "secret.key")
+    other = create_demo_app(instance)
+    try:
+        assert synthetic(other) == history
+    finally:
+        state(other).engine.dispose()
+    token = (instance / "admin.token").read_text("ascii")
+    again = create_demo_app(instance)
+    try:
+        assert synthetic(again) == history  # nothing made twice
+        assert again.config["GAMIFY_ADMIN_TOKEN"] == token.strip()  # kept, as the secret is
+        database, campaigns = again.config["GAMIFY_DATABASE_URL"], instance / "campaigns"
+        secret = again.config["GAMIFY_SECRET_KEY"]
+        assert generate_history(database, campaigns, secret) is None
+    finally:
+        state(again).engine.dispose()
+
+
+def test_the_historys_plays_verify_with_the_audit_bundle(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle.jsonl"
+    bundle.write_bytes(client.get(f"/gamify/api/campaigns/{WHEEL}/audit.jsonl").data)
+    result = CliRunner().invoke(cli, ["verify", str(bundle)])
+    assert result.exit_code == 0, result.output
+    assert f"OK: {WHEEL}" in result.output
+
+
+def test_a_database_with_events_gets_no_history(tmp_path: Path) -> None:
+    """A store that already told gamify something is no new demo: its history is its own."""
+    quiet = create_demo_app(tmp_path / "instance", history=False)
+    try:
+        with quiet.app_context():
+            gamify.demo.gamify.track(
+                {
+                    "id": "first-order",
+                    "type": "order.paid",
+                    "customer": "demo-c0001",  # even one named as the history names them
+                    "occurred_at": (datetime.now(MADRID) - timedelta(days=40)).isoformat(),
+                    "order": {"id": "o-1", "total": "18.90", "currency": "EUR"},
+                }
+            )
+        config = quiet.config
+        made = generate_history(
+            config["GAMIFY_DATABASE_URL"], Path(config["GAMIFY_CAMPAIGNS"]), config["SECRET_KEY"]
+        )
+        assert made is None
+        history = synthetic(quiet)
+        assert [row[0] for row in history["events"]] == ["first-order"]
+        assert history["plays"] == [] and history["assigned"] == []
+        assert history["epochs"] == []  # set up today, by the app, not in the past
+    finally:
+        state(quiet).engine.dispose()
+
+
+def test_the_demos_shoppers_are_in_the_treatment_and_see_the_wheel(
+    app: Flask, client: FlaskClient
+) -> None:
+    current = state(app)
+    for customer in CUSTOMERS:
+        assert holdout_group(current.service.holdout_key, WHEEL, customer, 10) == "treatment"
+        response = client.get(
+            f"/gamify/api/campaigns/{WHEEL}",
+            headers={"Authorization": f"Bearer {current.tokens.sign(customer)}"},
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert current.service.group(current.registry.find(WHEEL), customer) == "treatment"
+        assert WHEEL in widgets(page(client, f"/?customer={customer}"))
+    # a new demo draws its secret so (each draw keeps all three with a chance of 0.73)
+    for _ in range(20):
+        secret = gamify.demo._treating_shoppers({WHEEL: 10, SCRATCH: 50})
+        assert gamify.demo._held_out(secret, {WHEEL: 10, SCRATCH: 50}) == []
+
+
+def test_the_report_button_signs_in_with_the_demos_token_and_lands_on_the_report(
+    app: Flask, client: FlaskClient
+) -> None:
+    token = (Path(app.instance_path) / "admin.token").read_text("ascii").strip()
+    assert token and app.config["GAMIFY_ADMIN_TOKEN"] == token
+    for url, label in (
+        ("/", "Informe"),
+        ("/?lang=en", "Report"),
+        (f"/fairness/{WHEEL}", "Informe"),
+    ):
+        html = page(client, url)
+        forms = [f for f in Tags(html).all("form") if f.get("class") == "report"]
+        [form] = forms
+        assert (form["method"], form["action"]) == ("post", "/gamify/admin/sign-in")
+        fields = {
+            i["name"]: i["value"]
+            for i in Tags(html).all("input")
+            if i.get("name") in ("token", "next")
+        }
+        assert fields == {"token": token, "next": f"/gamify/admin/campaigns/{WHEEL}"}, url
+        assert re.search(
+            rf'<button type="submit" class="link" data-report="{WHEEL}">{label}</button>', html
+        )
+        assert f"<code>{token}</code>" in html  # in the footer, to sign in by hand
+    assert "10% of the customers never see this game" in page(client, "/?lang=en")
+    # a game without a holdout has no report button (its report could not compare)
+    assert 'class="report"' not in page(client, f"/fairness/{SCRATCH}")
+    if "gamify.admin_sign_in" not in app.view_functions:
+        pytest.skip("gamify's admin pages are not there yet")
+    response = client.post(
+        "/gamify/admin/sign-in",
+        data={"token": token, "next": f"/gamify/admin/campaigns/{WHEEL}"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert response.headers["Location"] == f"/gamify/admin/campaigns/{WHEEL}"
+    report = client.get(response.headers["Location"])
+    assert report.status_code == 200, report.get_data(as_text=True)
+    assert "holdout" in report.get_data(as_text=True)
+
+
+def test_without_an_admin_token_there_is_no_report_button(app: Flask, client: FlaskClient) -> None:
+    current = state(app)
+    settings = current.settings
+    current.settings = dataclasses.replace(settings, admin_token=None)
+    try:
+        html = page(client, "/")
+        assert 'class="report"' not in html and "admin-token" not in html
+    finally:
+        current.settings = settings
 
 
 # -- the command ------------------------------------------------------------------------------

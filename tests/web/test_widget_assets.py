@@ -35,10 +35,11 @@ WIDGETS = ROOT / "widgets"
 URL = f"{PREFIX}/widget.js"
 GAMES = ("wheel", "scratch")
 CHALLENGE = "challenge"  # a challenge's card: steps, progress, quiz, reward (no draw to verify)
+LOYALTY = "loyalty"  # the loyalty card: points, tier, rewards (data-campaign="loyalty")
 FRAME = "frame"
 LOADER_BUDGET = 4 * 1024  # bytes of gzip -9 for the loader, as served
 PAGE_BUDGET = 12 * 1024  # for a page with one game: loader, frame, the game (styles are in them)
-# or with one challenge's card: loader, frame, challenge
+# or with one challenge's card: loader, frame, challenge; or with the loyalty card
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -161,7 +162,7 @@ def test_the_hashed_loader_is_immutable_and_only_the_current_hash_exists(
 
 
 def test_each_module_is_served_under_its_hash_for_a_year(client: FlaskClient) -> None:
-    assert set(assets().modules) == set(MODULES) == {FRAME, *GAMES, CHALLENGE, "verify"}
+    assert set(assets().modules) == set(MODULES) == {FRAME, *GAMES, CHALLENGE, LOYALTY, "verify"}
     for name in MODULES:
         asset = module(name)
         assert re.fullmatch(r"[0-9a-f]{16}", asset.digest)
@@ -275,11 +276,11 @@ def test_the_minifier_keeps_code_and_drops_comments_and_layout() -> None:
 
 
 def test_loader_and_page_weights_stay_within_budget(capsys: pytest.CaptureFixture[str]) -> None:
-    """Measured on the served gzip bytes: the loader alone, a page with one game, and a page
-    with one challenge's card."""
+    """Measured on the served gzip bytes: the loader alone, a page with one game, a page with
+    one challenge's card, and a page with the loyalty card."""
     loader = len(bundle().gzipped)
     sizes = {name: len(module(name).gzipped) for name in MODULES}
-    pages = {game: loader + sizes[FRAME] + sizes[game] for game in (*GAMES, CHALLENGE)}
+    pages = {game: loader + sizes[FRAME] + sizes[game] for game in (*GAMES, CHALLENGE, LOYALTY)}
     lines = [
         f"widget weight, served gzip -9 (budgets: loader {LOADER_BUDGET}, page {PAGE_BUDGET}):",
         f"  {'loader (/widget.js)':<28} {loader:6} bytes",
@@ -291,6 +292,8 @@ def test_loader_and_page_weights_stay_within_budget(capsys: pytest.CaptureFixtur
         ),
         f"  {'page with a challenge card':<28} {pages[CHALLENGE]:6} bytes "
         f"(loader + {FRAME} + {CHALLENGE})",
+        f"  {'page with the loyalty card':<28} {pages[LOYALTY]:6} bytes "
+        f"(loader + {FRAME} + {LOYALTY})",
     ]
     with capsys.disabled():
         print("\n" + "\n".join(lines))
@@ -299,6 +302,7 @@ def test_loader_and_page_weights_stay_within_budget(capsys: pytest.CaptureFixtur
         assert pages[game] <= PAGE_BUDGET, game
         assert pages[game] + sizes["verify"] <= PAGE_BUDGET, game  # once the shopper opens it
     assert pages[CHALLENGE] <= PAGE_BUDGET  # a challenge has no draw: no verify panel
+    assert pages[LOYALTY] <= PAGE_BUDGET  # nor has the loyalty card
 
 
 # -- the files --------------------------------------------------------------------------------
@@ -576,6 +580,8 @@ def test_the_widget_speaks_the_api_contract() -> None:
             "/widgets/",
             "adoptedStyleSheets",
             "signedIn: !!token",
+            '"loyalty"',  # the reserved id: no campaign request, the card inline
+            "floating: !target && !loyalty",
         ),
         FRAME: (
             '"gamify:result"',
@@ -634,6 +640,32 @@ def test_the_widget_speaks_the_api_contract() -> None:
             "gamify.frame.copyCode",
             "attempts_left",
             "limit_reached",
+        ),
+        LOYALTY: (
+            "Object.freeze",
+            '"me/loyalty"',
+            '"me/loyalty/redeem"',
+            '"Idempotency-Key"',
+            "crypto.randomUUID",
+            'role: "progressbar"',
+            '"aria-valuenow"',
+            '"aria-valuemin"',
+            '"aria-valuemax"',
+            '"aria-label"',
+            '"aria-describedby"',
+            '"aria-disabled"',
+            'role: "status"',
+            '"aria-live": "polite"',
+            "prefers-reduced-motion",
+            "visibilitychange",
+            '"gamify:loyalty"',
+            '"gamify:redeemed"',
+            "composed: true",
+            "gamify.frame.copyCode",
+            "insufficient_points",
+            "out_of_stock",
+            "not_found",
+            "points_needed",
         ),
     }
     for name, wanted in needles.items():
