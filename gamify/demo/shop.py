@@ -109,6 +109,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "fact_shipping": "Envío gratis desde 49 €.",
         "fact_returns": "Tienes 30 días para devolver un pedido.",
         "fact_logo": "Nuestro logo es una bolsa de la compra.",
+        # the loyalty card
+        "points_title": "Tus puntos",
+        "points_intro": (
+            "Cada compra suma un punto por euro, usable tras los 14 días de devolución; cada "
+            "reseña, 50 al momento (una por semana). Canjéalos aquí."
+        ),
         # the challenge, orders and reviews
         "challenge_title": "Tu reto",
         "challenge_intro": (
@@ -238,6 +244,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fact_shipping": "Free shipping from €49.",
         "fact_returns": "You have 30 days to return an order.",
         "fact_logo": "Our logo is a shopping bag.",
+        "points_title": "Your points",
+        "points_intro": (
+            "Each purchase earns a point per euro, usable after the 14-day return window; each "
+            "review 50 at once (one a week). Redeem them here."
+        ),
         "challenge_title": "Your challenge",
         "challenge_intro": (
             "Shop, write a review and take the quiz: your progress moves here. The quiz's answers "

@@ -205,6 +205,7 @@ def index() -> str:
             (c for c in running_challenges if c.id == CHALLENGE),
             running_challenges[0] if running_challenges else None,
         ),
+        loyalty=current.registry.loyalty() is not None,
         campaigns=campaigns,  # the games: each has a fairness page
         dated=[*campaigns, *challenges],
         others=[c for c in CUSTOMERS if c != customer][:2],

@@ -205,6 +205,7 @@ _WIDGET_MODULE_SUMMARIES = {
     "wheel": "the spin wheel",
     "scratch": "the scratch card",
     "challenge": "the challenge card: steps with progress bars, the quiz form, the reward",
+    "loyalty": "the loyalty card: points, tier progress, the rewards and their coupons",
     "verify": "the “Verify this draw” panel",
 }
 

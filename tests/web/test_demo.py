@@ -147,7 +147,7 @@ def test_the_shop_embeds_the_wheel_behind_the_launcher_and_the_scratch_card_inli
 ) -> None:
     html = page(client, "/")
     tags = widgets(html)
-    assert set(tags) == {WHEEL, SCRATCH, CHALLENGE}
+    assert set(tags) == {WHEEL, SCRATCH, CHALLENGE, "loyalty"}
     for script in tags.values():
         assert script["src"] == "/gamify/widget.js"
         assert "defer" in script
@@ -211,7 +211,7 @@ def test_every_script_carries_the_nonce_of_its_page(app: Flask, client: FlaskCli
             [nonce] = nonces
             assert nonce and len(nonce) >= 22
             assert response.headers["Content-Security-Policy"] == policy.replace("{nonce}", nonce)
-            assert len(widgets(html)) == 3  # the widget tags carry it (gamify_widget(nonce=…))
+            assert len(widgets(html)) == 4  # the widget tags carry it (gamify_widget(nonce=…))
             seen.add(nonce)
         assert len(seen) == 2  # a new one for every page
     finally:
@@ -855,3 +855,19 @@ def test_demo_without_examples_asks_for_campaigns(
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 2
     assert "--campaigns" in result.output
+
+
+def test_the_shop_shows_the_loyalty_card_and_buying_earns_points(
+    app: Flask, client: FlaskClient
+) -> None:
+    html = page(client, "/?customer=points-buyer")
+    card = widgets(html)["loyalty"]
+    assert card["data-target"] == "#loyalty" and customer_of(app, card) == "points-buyer"
+    assert 'id="loyalty"' in html and "Tus puntos" in html
+    headers = {"Authorization": f"Bearer {card['data-customer']}"}
+    before = client.get("/gamify/api/me/loyalty", headers=headers).get_json()
+    assert before["points"] == {"available": 0, "pending": 0, "expiring": []}
+    client.post("/orders?customer=points-buyer", data={"product": "watch"})  # 89,00 €
+    after = client.get("/gamify/api/me/loyalty", headers=headers).get_json()
+    assert (after["points"]["available"], after["points"]["pending"]) == (0, 89)
+    assert after["tier"]["id"] == "bronce" and after["tier"]["next"]["id"] == "plata"
