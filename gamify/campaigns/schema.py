@@ -11,15 +11,21 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gamify.campaigns.loader import MAX_TEXT, iana_timezones
+from gamify.campaigns.loader import iana_timezones
 from gamify.campaigns.schema_challenge import challenge_schema
-from gamify.campaigns.schema_parts import _holdout, _moment, _money, _slug, _text, _words
+from gamify.campaigns.schema_parts import (
+    _holdout,
+    _moment,
+    _money,
+    _slug,
+    _text,
+    coupon_definition,
+    text_definition,
+)
 
 SCHEMA_ID = "https://gamify.dev/schema/campaign.json"
 
 # Relative, and no part that starts with a dot but `.` itself (so no `..`, `.env`, `.git/`).
-_POOL = r"^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?\.(?![/\\]|$)).+$"
-_PATTERN = r"^[A-Za-z0-9_-]*\{code:([4-9]|[12][0-9]|3[0-2])\}[A-Za-z0-9_-]*$"
 
 EXAMPLE: dict[str, Any] = {
     "id": "black-friday-wheel",
@@ -253,59 +259,10 @@ def _definitions() -> dict[str, Any]:
                 },
             },
         },
-        "coupon": {
-            "description": "A coupon code for the winner: from a pattern, or from a file.",
-            "oneOf": [
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["pattern"],
-                    "properties": {
-                        "pattern": {
-                            "description": (
-                                "A code template: {code:8} becomes 8 random characters "
-                                "(4 to 32); around it only letters, digits, _ and -."
-                            ),
-                            "type": "string",
-                            "pattern": _PATTERN,
-                            "examples": ["BF10-{code:8}"],
-                        }
-                    },
-                },
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["pool"],
-                    "properties": {
-                        "pool": {
-                            "description": (
-                                "A CSV file of ready-made codes, one per line, each once, in "
-                                "this file's folder (or below it; no `..`, no hidden files, no "
-                                "absolute path). The prize needs a stock of at most its codes."
-                            ),
-                            "type": "string",
-                            "minLength": 1,
-                            "pattern": _POOL,
-                            "examples": ["coupons/ten-off.csv"],
-                        }
-                    },
-                },
-            ],
-        },
-        "text": {
-            "description": "A text for all languages, or one per language: {es: …, en: …}.",
-            "oneOf": [
-                {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
-                {
-                    "type": "object",
-                    "minProperties": 1,
-                    "propertyNames": {"pattern": "^[a-z]{2}$"},
-                    "additionalProperties": _words("The text in this language."),
-                    "properties": {
-                        "es": _words("The text in Spanish."),
-                        "en": _words("The text in English."),
-                    },
-                },
-            ],
-        },
+        "coupon": coupon_definition(
+            "A coupon code for the winner: from a pattern, or from a file.",
+            " The prize needs a stock of at most its codes.",
+            ("BF10-{code:8}", "coupons/ten-off.csv"),
+        ),
+        "text": text_definition(),
     }

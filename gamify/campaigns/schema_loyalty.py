@@ -29,8 +29,12 @@ from gamify.campaigns.check_loyalty import (
     ROOT_KEYS,
     TIERS_KEYS,
 )
-from gamify.campaigns.schema import _PATTERN, _POOL
-from gamify.campaigns.schema_parts import _slug, _text, _words
+from gamify.campaigns.schema_parts import (
+    _slug,
+    _text,
+    coupon_definition,
+    text_definition,
+)
 from gamify.core.challenge import AT_MOST_PERS
 from gamify.core.loyalty import LOYALTY_ID, TIER_WINDOWS
 
@@ -335,55 +339,10 @@ def _catalogue_reward() -> dict[str, Any]:
 
 def _definitions() -> dict[str, Any]:
     return {
-        "coupon": {
-            "description": "A coupon code: from a pattern, or from a file.",
-            "oneOf": [
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["pattern"],
-                    "properties": {
-                        "pattern": {
-                            "description": "A code template: {code:8} becomes 8 random "
-                            "characters (4 to 32); around it only letters, digits, _ and -.",
-                            "type": "string",
-                            "pattern": _PATTERN,
-                            "examples": ["ENVIO-{code:8}"],
-                        }
-                    },
-                },
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["pool"],
-                    "properties": {
-                        "pool": {
-                            "description": "A CSV file of ready-made codes, one per line, each "
-                            "once, in this file's folder (or below it; no `..`, no hidden "
-                            "files, no absolute path).",
-                            "type": "string",
-                            "minLength": 1,
-                            "pattern": _POOL,
-                            "examples": ["coupons/envio.csv"],
-                        }
-                    },
-                },
-            ],
-        },
-        "text": {
-            "description": "A text for all languages, or one per language: {es: …, en: …}.",
-            "oneOf": [
-                _words("The text in every language."),
-                {
-                    "type": "object",
-                    "minProperties": 1,
-                    "propertyNames": {"pattern": "^[a-z]{2}$"},
-                    "additionalProperties": _words("The text in this language."),
-                    "properties": {
-                        "es": _words("The text in Spanish."),
-                        "en": _words("The text in English."),
-                    },
-                },
-            ],
-        },
+        "coupon": coupon_definition(
+            "A coupon code: from a pattern, or from a file.",
+            "",
+            ("ENVIO-{code:8}", "coupons/envio.csv"),
+        ),
+        "text": text_definition(),
     }

@@ -56,3 +56,73 @@ def _money(description: str, above: int | None) -> dict[str, Any]:
     """Amounts; ``above`` 0 for caps that must be positive, None for values that may be 0."""
     bound = {"minimum": 0} if above is None else {"exclusiveMinimum": above}
     return {"description": description, "type": "number", **bound, "examples": [5]}
+
+
+_POOL = r"^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?\.(?![/\\]|$)).+$"
+_PATTERN = r"^[A-Za-z0-9_-]*\{code:([4-9]|[12][0-9]|3[0-2])\}[A-Za-z0-9_-]*$"
+
+
+def coupon_definition(
+    description: str, pool_note: str, examples: tuple[str, str]
+) -> dict[str, Any]:
+    """A coupon: from a pattern, or from a file of codes (``pool_note`` adds what the file's
+    owner requires of it, such as a stock)."""
+    pattern, pool = examples
+    return {
+        "description": description,
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["pattern"],
+                "properties": {
+                    "pattern": {
+                        "description": (
+                            "A code template: {code:8} becomes 8 random characters "
+                            "(4 to 32); around it only letters, digits, _ and -."
+                        ),
+                        "type": "string",
+                        "pattern": _PATTERN,
+                        "examples": [pattern],
+                    }
+                },
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["pool"],
+                "properties": {
+                    "pool": {
+                        "description": (
+                            "A CSV file of ready-made codes, one per line, each once, in "
+                            "this file's folder (or below it; no `..`, no hidden files, no "
+                            "absolute path)." + pool_note
+                        ),
+                        "type": "string",
+                        "minLength": 1,
+                        "pattern": _POOL,
+                        "examples": [pool],
+                    }
+                },
+            },
+        ],
+    }
+
+
+def text_definition() -> dict[str, Any]:
+    return {
+        "description": "A text for all languages, or one per language: {es: …, en: …}.",
+        "oneOf": [
+            _words("The text in every language."),
+            {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": "^[a-z]{2}$"},
+                "additionalProperties": _words("The text in this language."),
+                "properties": {
+                    "es": _words("The text in Spanish."),
+                    "en": _words("The text in English."),
+                },
+            },
+        ],
+    }

@@ -21,14 +21,17 @@ import hashlib
 import json
 import re
 import select
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg import pq
+from sqlalchemy import Connection, Engine
 
 from gamify.services.ports import StartOver
+from gamify.storage.database import writing
 
 _INT8, _BOOL, _TEXT = 20, 16, 25  # type oids of the parameters
 _INTEGERS = frozenset({"lock", "seq", "epoch", "nonce", "next_seq", "next_nonce", "spent"})
@@ -267,3 +270,30 @@ def text_of(value: bytes | None) -> str:
 
 def int_of(value: bytes | None) -> int:
     return int(value or 0)
+
+
+class Pipelined(Protocol):
+    pipeline: Pipeline
+
+    def commit(self) -> None: ...
+
+
+T = TypeVar("T", bound=Pipelined)
+
+
+@contextmanager
+def pipelined(engine: Engine, make: Callable[[Connection, Pipeline], T]) -> Iterator[T]:
+    """A writing transaction on a pooled connection whose hot statements go through a
+    :class:`Pipeline`, committed by the transaction itself; a connection left with unread
+    answers is discarded."""
+    with writing(engine) as conn:
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        tx = make(conn, Pipeline(driver, conn.connection.info))
+        try:
+            yield tx
+            tx.commit()
+        except BaseException:
+            if tx.pipeline.broken:
+                conn.invalidate()
+            raise

@@ -14,8 +14,8 @@ The rest (the inbox, refunds, tiers) runs on the same connection through SQLAlch
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -26,15 +26,21 @@ from sqlalchemy import Connection, Engine
 
 from gamify.core.points import Entry, Lot
 from gamify.services.ports import Account, Opened, Redemption
-from gamify.storage.database import writing
-from gamify.storage.libpq import BEGIN, COMMIT, ConnectionLost, Pipeline, Statement, Step, rows
+from gamify.storage.libpq import (
+    BEGIN,
+    COMMIT,
+    ConnectionLost,
+    Pipeline,
+    Statement,
+    Step,
+    pipelined,
+    rows,
+)
 from gamify.storage.loyalty_sql import (
     SqlLoyaltyTransaction,
     account_of,
-    entry_values,
     lot_of,
-    lot_values,
-    redemption_values,
+    write_rows,
 )
 
 LOCK = Statement.of(
@@ -156,11 +162,7 @@ class PostgresLoyaltyTransaction(SqlLoyaltyTransaction):
         redemption: Redemption | None = None,
     ) -> None:
         customer = account.customer
-        values = {
-            "entries": [entry_values(customer, e) for e in entries],
-            "lots": [lot_values(customer, lot) for lot in lots],
-            "redemptions": [redemption_values(customer, redemption)] if redemption else [],
-        }
+        values = write_rows(customer, entries, lots, redemption)
         params: dict[str, Any] = {
             name: json.dumps(found, default=str) for name, found in values.items()
         }
@@ -183,16 +185,5 @@ class PostgresLoyaltyTransaction(SqlLoyaltyTransaction):
         self._run([COMMIT])
 
 
-@contextmanager
-def postgres_transaction(engine: Engine) -> Iterator[PostgresLoyaltyTransaction]:
-    with writing(engine) as conn:
-        driver = conn.connection.driver_connection
-        assert isinstance(driver, psycopg.Connection)
-        tx = PostgresLoyaltyTransaction(conn, Pipeline(driver, conn.connection.info))
-        try:
-            yield tx
-            tx.commit()
-        except BaseException:
-            if tx.pipeline.broken:
-                conn.invalidate()
-            raise
+def postgres_transaction(engine: Engine) -> AbstractContextManager[PostgresLoyaltyTransaction]:
+    return pipelined(engine, PostgresLoyaltyTransaction)

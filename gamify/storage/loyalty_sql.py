@@ -189,6 +189,18 @@ UPDATE gamify_loyalty_account
     bindparam("due_at", type_=DateTime(timezone=True)),
 )
 
+
+def write_rows(
+    customer: str, entries: Sequence[Entry], lots: Collection[Lot], redemption: Redemption | None
+) -> dict[str, list[dict[str, Any]]]:
+    """What a write adds or changes, as rows of each table."""
+    return {
+        "entries": [entry_values(customer, e) for e in entries],
+        "lots": [lot_values(customer, lot) for lot in lots],
+        "redemptions": [redemption_values(customer, redemption)] if redemption else [],
+    }
+
+
 LIVE = or_(lot_t.c.remaining > 0, lot_t.c.matured.is_(False))
 
 
@@ -330,11 +342,7 @@ class SqlLoyaltyTransaction:
         redemption: Redemption | None = None,
     ) -> None:
         customer = account.customer
-        rows = {
-            "entries": [entry_values(customer, e) for e in entries],
-            "lots": [lot_values(customer, lot) for lot in lots],
-            "redemptions": [redemption_values(customer, redemption)] if redemption else [],
-        }
+        rows = write_rows(customer, entries, lots, redemption)
         if self.postgres:  # one statement, one round trip
             self.conn.execute(
                 _WRITE,

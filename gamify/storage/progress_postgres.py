@@ -17,8 +17,8 @@ statement's text, and its plan, is the same whatever the number of rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,6 @@ from sqlalchemy import Connection, Engine
 
 from gamify.core.events import Event
 from gamify.core.progress import Contribution, Key, OrderFacts, StoredContribution, Tally
-from gamify.storage.database import writing
 from gamify.storage.libpq import (
     BEGIN,
     COMMIT,
@@ -38,6 +37,7 @@ from gamify.storage.libpq import (
     Statement,
     Step,
     array,
+    pipelined,
     rows,
 )
 from gamify.storage.progress_sql import (
@@ -248,18 +248,6 @@ def _append(events: Sequence[Event], received_at: datetime) -> dict[str, Any]:
     return {**{k: array(v) for k, v in columns.items()}, "received_at": received_at}
 
 
-@contextmanager
-def postgres_transaction(engine: Engine) -> Iterator[PostgresProgressTransaction]:
-    """A writing transaction on a pooled connection, committed by the transaction itself; a
-    connection left with unread answers is discarded."""
-    with writing(engine) as conn:
-        driver = conn.connection.driver_connection
-        assert isinstance(driver, psycopg.Connection)
-        tx = PostgresProgressTransaction(conn, Pipeline(driver, conn.connection.info))
-        try:
-            yield tx
-            tx.commit()
-        except BaseException:
-            if tx.pipeline.broken:
-                conn.invalidate()
-            raise
+def postgres_transaction(engine: Engine) -> AbstractContextManager[PostgresProgressTransaction]:
+    """A writing transaction on a pooled connection, committed by the transaction itself."""
+    return pipelined(engine, PostgresProgressTransaction)
