@@ -112,6 +112,7 @@ class _Work:
     stored_qualifying: int  # points counting for tiers before this transaction
     earliest: datetime | None  # the earliest of the lots counted in it
     since: datetime | None  # where the tier window starts now
+    reviewing: bool  # the tier is judged again in this transaction
     granted: list[LevelGrant] = field(default_factory=list)
 
 
@@ -262,8 +263,14 @@ class LoyaltyCases:
         orders = {i.event.order_id for i in items if i.event and i.event.order_id}
         ledger = Ledger(account.next_seq, {**opened.lots, **tx.order_lots(customer, orders)})
         since = program.tiers.window_start(now, program.timezone) if program.tiers else None
-        stored, earliest = tx.qualifying(customer, since) if program.tiers else (0, None)
-        work = _Work(account, account, ledger, now, stored, earliest, since)
+        # The tier is judged again when points come in or time says so; a spend or a read
+        # changes no point earned, and leaves the window's sum (of every lot) unread.
+        due = account.due_at is not None and account.due_at <= now
+        reviewing = program.tiers is not None and (bool(items) or due or account.tier is None)
+        stored, earliest = (
+            tx.qualifying(customer, since) if reviewing else (account.qualifying, None)
+        )
+        work = _Work(account, account, ledger, now, stored, earliest, since, reviewing)
         ledger.settle(now)
         self._review_tier(tx, program, work, now)
         waiting = {i.source for i in items}
@@ -350,7 +357,7 @@ class LoyaltyCases:
         """The level the points earned in the window give; a level reached for the first time
         gives its reward (and those of the levels passed on the way), once ever."""
         tiers = program.tiers
-        if tiers is None:
+        if tiers is None or not work.reviewing:
             return
         qualifying = work.stored_qualifying + work.ledger.qualifying_change(work.since)
         level = tiers.level_for(qualifying)
@@ -392,7 +399,9 @@ class LoyaltyCases:
     ) -> Change:
         ledger = work.ledger
         balance = ledger.balance
-        due = [t for t in (ledger.next_change(), _review_at(program, work)) if t is not None]
+        # Without a review, the time it set stays (maybe early: a settle then changes nothing).
+        review = _review_at(program, work) if work.reviewing else work.opened.due_at
+        due = [t for t in (ledger.next_change(), review) if t is not None]
         after = replace(
             work.account,
             next_seq=ledger.next_seq,
