@@ -31,10 +31,12 @@ from gamify.core.errors import (
     OutOfStock,
     RewardNotFound,
 )
+from gamify.core.events import MAX_CUSTOMER
 from gamify.core.loyalty import LOYALTY_FILE, Level, Loyalty
 from gamify.core.periods import local_date, local_midnight, period_end, period_key
 from gamify.core.play import bonus_scope
 from gamify.core.points import Balance, Entry, Ledger, Lot, replay
+from gamify.services.plays import check_idempotency_key
 from gamify.services.ports import Account, InboxItem, LoyaltyStore, LoyaltyTransaction, Redemption
 
 log = logging.getLogger("gamify")
@@ -188,6 +190,7 @@ class LoyaltyCases:
             raise RewardNotFound(reward_id, tuple(r.id for r in program.rewards))
         if not key:
             raise InvalidRequest("send an Idempotency-Key header: a retry must not spend twice")
+        check_idempotency_key(key)
         now = self.clock()
         with self.loyalty.transaction() as tx:
             work, before = self._open(tx, program, customer, key)
@@ -256,6 +259,8 @@ class LoyaltyCases:
     ) -> tuple[_Work, Redemption | None]:
         """Lock the account, then bring it up to now: time's changes and the inbox, in the
         order they happened. With ``key``, the redemption made with it before, if any."""
+        if not 1 <= len(customer) <= MAX_CUSTOMER:
+            raise InvalidRequest(f"a customer id is 1 to {MAX_CUSTOMER} characters")
         now = self.clock()
         opened = tx.open(customer, key)
         account = opened.account

@@ -58,6 +58,12 @@ log = logging.getLogger("gamify")
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 
+def check_idempotency_key(key: str) -> None:
+    """Plays and redemptions take the same keys (and store them in 128 characters)."""
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters")
+
+
 @dataclass(frozen=True)
 class PlayResult:
     row: dict[str, Any]
@@ -103,8 +109,8 @@ class PlayCases:
             client_seed = fairness.new_client_seed()
         elif not fairness.is_client_seed(client_seed):
             raise InvalidRequest("client_seed must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
-        if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-            raise InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters")
+        if idempotency_key is not None:
+            check_idempotency_key(idempotency_key)
         group = self.group(campaign, customer_id)  # a holdout customer never plays
         if group == "holdout":
             raise InHoldout(campaign.id)

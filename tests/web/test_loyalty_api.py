@@ -132,6 +132,8 @@ def test_redeeming_gives_a_coupon_once_per_key_and_refuses_what_it_cannot(
         "no key": ({"reward": "envio"}, None, "invalid_request"),
         "not a string": ({"reward": 3}, "k4", "invalid_request"),
         "unknown field": ({"reward": "envio", "x": 1}, "k5", "invalid_request"),
+        "key too long": ({"reward": "envio"}, "k" * 129, "invalid_request"),
+        "key not visible ASCII": ({"reward": "envio"}, "clé", "invalid_request"),
     }
     for name, (payload, key, code) in problems.items():
         headers = {**who, "Idempotency-Key": key} if key else who
