@@ -284,9 +284,8 @@ def balance_of(lots: Iterable[Lot]) -> Balance:
     return Balance(available, pending)
 
 
-def replay(entries: Sequence[Entry]) -> Balance:
-    """The balance the entries alone give (how ``gamify loyalty rebuild`` proves the running
-    one): each lot's points less what left it, usable once its ``available`` entry came."""
+def lots_in(entries: Sequence[Entry]) -> tuple[dict[int, int], set[int]]:
+    """What the entries alone say of each lot: what is left of it, and whether it matured."""
     remaining: dict[int, int] = {}
     matured: set[int] = set()
     for entry in sorted(entries, key=lambda e: e.seq):
@@ -296,6 +295,13 @@ def replay(entries: Sequence[Entry]) -> Balance:
             matured.add(entry.lot)
         elif entry.lot is not None:
             remaining[entry.lot] = remaining.get(entry.lot, 0) + entry.points
+    return remaining, matured
+
+
+def replay(entries: Sequence[Entry]) -> Balance:
+    """The balance the entries alone give (how ``gamify loyalty rebuild`` proves the running
+    one): each lot's points less what left it, usable once its ``available`` entry came."""
+    remaining, matured = lots_in(entries)
     available = sum(v for k, v in remaining.items() if k in matured)
     pending = sum(v for k, v in remaining.items() if k not in matured)
     return Balance(available, pending)

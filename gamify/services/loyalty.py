@@ -35,7 +35,7 @@ from gamify.core.events import MAX_CUSTOMER
 from gamify.core.loyalty import LOYALTY_FILE, Level, Loyalty
 from gamify.core.periods import local_date, local_midnight, period_end, period_key
 from gamify.core.play import bonus_scope
-from gamify.core.points import Balance, Entry, Ledger, Lot, replay
+from gamify.core.points import Balance, Entry, Ledger, Lot, lots_in, replay
 from gamify.services.plays import check_idempotency_key
 from gamify.services.ports import Account, InboxItem, LoyaltyStore, LoyaltyTransaction, Redemption
 
@@ -475,15 +475,7 @@ def _period_start(key: str) -> date:
 
 def _lots_from(entries: Sequence[Entry], lots: Sequence[Lot]) -> list[Lot]:
     """The lots as the entries say they are: what is left of each, and whether it matured."""
-    left: dict[int, int] = {}
-    matured: set[int] = set()
-    for entry in entries:
-        if entry.lot is None and entry.kind in ("earned", "adjusted"):
-            left[entry.seq] = entry.points
-        elif entry.kind == "available" and entry.lot is not None:
-            matured.add(entry.lot)
-        elif entry.lot is not None:
-            left[entry.lot] = left.get(entry.lot, 0) + entry.points
+    left, matured = lots_in(entries)
     return [
         replace(lot, remaining=left.get(lot.lot, lot.remaining), matured=lot.lot in matured)
         for lot in lots

@@ -39,6 +39,7 @@ from gamify.storage.libpq import (
 from gamify.storage.loyalty_sql import (
     SqlLoyaltyTransaction,
     account_of,
+    account_values,
     lot_of,
     write_rows,
 )
@@ -166,16 +167,7 @@ class PostgresLoyaltyTransaction(SqlLoyaltyTransaction):
         params: dict[str, Any] = {
             name: json.dumps(found, default=str) for name, found in values.items()
         }
-        params |= {
-            "customer": customer,
-            "next_seq": account.next_seq,
-            "available": account.available,
-            "pending": account.pending,
-            "qualifying": account.qualifying,
-            "tier": account.tier,
-            "tier_since": account.tier_since,
-            "due_at": account.due_at,
-        }
+        params |= {"customer": customer, **account_values(account)}
         self._held.append((WRITE, params))
 
     def commit(self) -> None:

@@ -18,14 +18,11 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    DateTime,
-    bindparam,
     delete,
     exists,
     func,
     or_,
     select,
-    text,
     update,
 )
 
@@ -165,31 +162,6 @@ def redemption_values(customer: str, r: Redemption) -> dict[str, Any]:
     }
 
 
-# PostgreSQL: the ledger's entries, the lots, the redemption and the account in one statement,
-# the rows as JSON arrays read into each table's row type.
-_WRITE = text("""\
-WITH e AS (
-  INSERT INTO gamify_loyalty_entry
-  SELECT * FROM json_populate_recordset(NULL::gamify_loyalty_entry, CAST(:entries AS JSON))
-), l AS (
-  INSERT INTO gamify_loyalty_lot
-  SELECT * FROM json_populate_recordset(NULL::gamify_loyalty_lot, CAST(:lots AS JSON))
-  ON CONFLICT (customer, lot) DO UPDATE
-  SET remaining = EXCLUDED.remaining, matured = EXCLUDED.matured, refunded = EXCLUDED.refunded
-), r AS (
-  INSERT INTO gamify_loyalty_redemption
-  SELECT * FROM json_populate_recordset(NULL::gamify_loyalty_redemption,
-                                        CAST(:redemptions AS JSON))
-)
-UPDATE gamify_loyalty_account
-   SET next_seq = :next_seq, available = :available, pending = :pending,
-       qualifying = :qualifying, tier = :tier, tier_since = :tier_since, due_at = :due_at
- WHERE customer = :customer""").bindparams(
-    bindparam("tier_since", type_=DateTime(timezone=True)),
-    bindparam("due_at", type_=DateTime(timezone=True)),
-)
-
-
 def write_rows(
     customer: str, entries: Sequence[Entry], lots: Collection[Lot], redemption: Redemption | None
 ) -> dict[str, list[dict[str, Any]]]:
@@ -220,19 +192,12 @@ class SqlLoyaltyTransaction:
         return Opened(account, lots, self.redemption(customer, key) if key else None)
 
     def account(self, customer: str) -> Account:
-        """One statement: made if new, locked (an upsert takes the row's lock), read, and
-        whether the inbox holds something for them."""
+        """Made if new, locked (an upsert takes the row's lock; SQLite has one writer), read,
+        and whether the inbox holds something for them."""
         insert = dialect_insert(self.conn)(account_t)
         upsert = insert.on_conflict_do_update(
             index_elements=["customer"], set_={"customer": insert.excluded.customer}
         )
-        if self.postgres:
-            waiting = exists().where(inbox_t.c.customer == account_t.c.customer)
-            row = self.conn.execute(
-                upsert.returning(*account_t.c, waiting.label("waiting")),
-                {"customer": customer, **account_values(Account(customer))},
-            ).one()
-            return account_of(row, bool(row.waiting))
         row = self.conn.execute(
             upsert.returning(*account_t.c),
             {"customer": customer, **account_values(Account(customer))},
@@ -343,16 +308,6 @@ class SqlLoyaltyTransaction:
     ) -> None:
         customer = account.customer
         rows = write_rows(customer, entries, lots, redemption)
-        if self.postgres:  # one statement, one round trip
-            self.conn.execute(
-                _WRITE,
-                {
-                    **{name: json.dumps(values, default=str) for name, values in rows.items()},
-                    "customer": customer,
-                    **account_values(account),
-                },
-            )
-            return
         if rows["entries"]:
             self.conn.execute(ledger_t.insert(), rows["entries"])
         if rows["lots"]:
