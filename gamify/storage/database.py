@@ -8,6 +8,7 @@ read "1 play left". Reads use a plain ``BEGIN`` and never block plays (WAL).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from gamify.services.ports import StartOver
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 0x67616D69  # "gami": one pg_advisory_xact_lock id for schema changes
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's lock
 
 
 def make_engine(url: str) -> Engine:
@@ -36,7 +38,9 @@ def make_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
+        )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -76,11 +80,32 @@ _SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error",
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+    _enter_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _enter_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch a new database to WAL, waiting for the other processes doing the same.
+
+    The switch needs the database to itself, and SQLite answers "database is locked" at once,
+    without its busy handler, to a connection that asks for it while others read the file to
+    do the same (several workers starting on a fresh file): one of four gunicorn workers
+    failed to start that way. On a database already in WAL the statement takes no lock.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _sqlite_begin(connection: Connection) -> None:
