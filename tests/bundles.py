@@ -26,7 +26,8 @@ from gamify.audit.bundle import (
     play_record,
     write_bundle,
 )
-from gamify.core import fairness
+from gamify.core import fairness, merkle
+from gamify.core.canonical import canonical_json
 from gamify.core.chain import ZERO_HASH, chain_row, row_hash
 from gamify.core.periods import local_date
 from gamify.core.rules import Ledger, Rules, award
@@ -86,14 +87,25 @@ def build_bundle(
     ledger = Ledger()
     spent_by_day: dict[date, Decimal] = {}
     rows: list[dict[str, Any]] = []
-    epoch, nonce = 0, 0
+    epoch, counted = 0, 0
+    by_player: dict[str, int] = {}  # v2: each player's plays in the epoch
+    v2 = rules.algorithm == fairness.V2
     for seq, raw in enumerate(plays):
         play = Play(*raw)
         if play.epoch < epoch:
             raise ValueError(f"play {seq} goes back from epoch {epoch} to {play.epoch}")
         if play.epoch > epoch:
-            epoch, nonce = play.epoch, 0
-        index = fairness.draw(keys[epoch], rules.campaign, play.client_seed, nonce, rules.running)
+            epoch, counted = play.epoch, 0
+            by_player.clear()
+        nonce = by_player.get(play.player, 0) if v2 else counted
+        index = fairness.draw(
+            keys[epoch],
+            rules.campaign,
+            play.client_seed,
+            nonce,
+            rules.running,
+            play.player if v2 else None,
+        )
         drawn = rules.prizes[index]
         day = local_date(play.at, rules.timezone)
         ledger.spent_today = spent_by_day.get(day, Decimal(0))
@@ -115,10 +127,16 @@ def build_bundle(
                 config_hash=rules.config_hash,
             )
         )
-        nonce += 1
+        counted += 1
+        by_player[play.player] = nonce + 1
     with path.open("w", encoding="utf-8", newline="\n") as out:
         write_bundle(out, [rules], epochs, rows)
     return Bundle(path, rules, epochs, rows)
+
+
+def leaf_hashes(rows: Iterable[Mapping[str, Any]]) -> list[bytes]:
+    """The Merkle tree's leaves of CONTRACT §12: each play row as the bundle has it, untagged."""
+    return [merkle.leaf_hash(canonical_json(dict(row))) for row in rows]
 
 
 def write_records(path: Path, records: Iterable[Mapping[str, Any]]) -> Path:

@@ -9,6 +9,8 @@ broken checkpoint as a finding rather than a traceback.
 
 from __future__ import annotations
 
+import contextlib
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -24,6 +26,7 @@ from gamify.core.checkpoint import (
     check_note_text,
     key_hash,
     parse_note,
+    verifier_key,
 )
 from gamify.core.errors import GamifyError
 
@@ -130,3 +133,22 @@ def verify(note: str | bytes, verifier_key: str) -> Checkpoint:
         return Checkpoint.parse(text)
     except ValueError as error:
         raise CheckpointError(f"the signed note is not a checkpoint: {error}") from None
+
+
+def verify_with(note: str | bytes, key_text: str) -> Checkpoint:
+    """The checkpoint in ``note`` checked with an auditor's key file: a verifier key line
+    (``<name>+<id>+<key>``, as ``GET /api/log/key`` gives it) or an Ed25519 PEM public key. A
+    PEM key carries no name: the note's signature whose id the key matches under its own name
+    is the one checked."""
+    if "-----BEGIN" not in key_text:
+        return verify(note, key_text)
+    raw = public_key_bytes(load_public_key(key_text))
+    try:
+        parsed = parse_note(note)
+    except ValueError as error:
+        raise CheckpointError(f"malformed signed note: {error}") from None
+    for signature in parsed.signatures:
+        with contextlib.suppress(ValueError):  # a witness's name this format cannot hold
+            if key_hash(signature.name, raw) == signature.key_id:
+                return verify(note, verifier_key(signature.name, raw))
+    raise CheckpointError("the note has no signature by this public key")

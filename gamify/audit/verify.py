@@ -1,8 +1,12 @@
 """Re-derive an audit bundle from scratch and name the first play that breaks a rule.
 
 Two streaming passes over the file: the first collects the few config and epoch records, the
-second walks the plays with a constant amount of state (counts per prize and spend per day),
-so memory stays flat however long the log is.
+second walks the plays with a constant amount of state (counts per prize and spend per day,
+the Merkle tree's right edge; in a v2 epoch, each player's next nonce), so memory stays flat
+however long the log is.
+
+Given a signed checkpoint (CONTRACT §12), the bundle's tree must reach its size and match its
+root: a log cut short, rewritten, or forked to show one auditor other plays than another fails.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from gamify.audit.bundle import parse_line, read_records
-from gamify.core import fairness
+from gamify.core import fairness, merkle
+from gamify.core.canonical import canonical_json
 from gamify.core.chain import PLAY_FIELDS, ZERO_HASH, row_hash
+from gamify.core.checkpoint import Checkpoint
 from gamify.core.errors import BundleError
 from gamify.core.periods import local_date
 from gamify.core.rules import Ledger, Rules, award, config_hash, parse_utc
@@ -47,6 +53,10 @@ class Report:
     first_at: str | None = None
     last_at: str | None = None
     head: str = ZERO_HASH
+    root: str = merkle.EMPTY_ROOT.hex()
+    """The RFC 9162 root of the plays' tree (CONTRACT §12)."""
+    checkpoint: Checkpoint | None = None
+    """The signed checkpoint the tree was checked against, if one was given."""
 
 
 @dataclass
@@ -57,24 +67,62 @@ class _Headers:
     campaign: str | None = None
 
 
-def verify_bundle(path: Path, progress: Progress | None = None) -> Report:
-    """Check everything CONTRACT §5 promises; raise :class:`BundleError` at the first fault."""
+def verify_bundle(
+    path: Path, progress: Progress | None = None, checkpoint: Checkpoint | None = None
+) -> Report:
+    """Check everything CONTRACT §5 and §12 promise; raise :class:`BundleError` at the first
+    fault. With ``checkpoint`` (its signature checked by the caller), the bundle's tree at the
+    checkpoint's size must have its root."""
     headers = _read_headers(path)
     report = Report(
         campaign=headers.campaign,
         configs=len(headers.rules),
         epochs=len(headers.epochs),
         revealed_epochs=sum(1 for e in headers.epochs.values() if e.key is not None),
+        checkpoint=checkpoint,
     )
+    if checkpoint is not None:
+        _check_origin(checkpoint, headers.campaign)
     walker = _PlayWalker(headers, report)
+    signed_root = merkle.EMPTY_ROOT if checkpoint is not None and checkpoint.size == 0 else None
     for number, done, record in read_records(path):
         if record["type"] == "play":
             walker.check(record, number)
+            if checkpoint is not None and walker.tree.size == checkpoint.size:
+                signed_root = walker.tree.root()
         elif number not in headers.lines:
             raise BundleError("record-order", "unexpected header record", line=number)
         if progress is not None:
             progress(done)
+    report.root = walker.tree.root().hex()
+    if checkpoint is not None:
+        _check_against(checkpoint, signed_root, report.plays)
     return report
+
+
+def _check_origin(checkpoint: Checkpoint, campaign: str | None) -> None:
+    if not checkpoint.origin.endswith(f"/gamify/{campaign}"):
+        raise BundleError(
+            "checkpoint-origin",
+            f"the checkpoint is of the log {checkpoint.origin!r}, not of campaign {campaign!r} "
+            "(its origin ends in /gamify/<campaign>)",
+        )
+
+
+def _check_against(checkpoint: Checkpoint, root: bytes | None, plays: int) -> None:
+    if root is None:
+        raise BundleError(
+            "truncated",
+            f"the signed checkpoint covers {checkpoint.size:,} plays and the bundle holds "
+            f"{plays:,}: plays the log had signed for are missing from its end",
+        )
+    if root != checkpoint.root:
+        raise BundleError(
+            "tree",
+            f"the bundle's first {checkpoint.size:,} plays hash to the root {root.hex()}, the "
+            f"signed checkpoint says {checkpoint.root.hex()}: plays were changed, removed or "
+            "inserted after they were signed for, or the bundle comes from a fork of the log",
+        )
 
 
 def _read_headers(path: Path) -> _Headers:
@@ -168,8 +216,11 @@ class _PlayWalker:
         self.prev_hash = ZERO_HASH
         self.epoch = -1
         self.nonce = 0
+        self.algorithm: str | None = None  # the epoch's: one epoch never mixes algorithms
+        self.player_nonces: dict[str, int] = {}  # v2: each player's next nonce in the epoch
         self.ledger = Ledger()
         self.spent_by_day: dict[Any, Decimal] = {}
+        self.tree = merkle.Frontier()
 
     def check(self, row: dict[str, Any], number: int) -> None:
         seq = self.seq
@@ -198,24 +249,27 @@ class _PlayWalker:
         rules = self.headers.rules.get(row["config_hash"]) if _is_str(row["config_hash"]) else None
         if rules is None:
             raise fault("config-hash", "no campaign record with this config_hash")
-        epoch = self._check_epoch_and_nonce(row, fault)
-        if not fairness.is_client_seed(row["client_seed"]):
-            raise fault("client-seed", "client_seed must be 1-64 characters of [A-Za-z0-9_-]")
         if not isinstance(row["player"], str) or not row["player"]:
             raise fault("player", "player must be a non-empty pseudonym")
+        epoch = self._check_epoch_and_nonce(row, rules, fault)
+        if not fairness.is_client_seed(row["client_seed"]):
+            raise fault("client-seed", "client_seed must be 1-64 characters of [A-Za-z0-9_-]")
         at = self._check_time(row, rules, fault)
         drawn = self._check_drawn(row, rules, epoch, fault)
         self._check_awarded(row, rules, drawn, at, fault)
         self.seq += 1
         self.prev_hash = row["hash"]
+        leaf = {k: v for k, v in row.items() if k != "type"}
+        self.tree.append(merkle.leaf_hash(canonical_json(leaf)))
         self.report.plays += 1
         self.report.head = row["hash"]
         self.report.first_at = self.report.first_at or row["at"]
         self.report.last_at = row["at"]
 
     def _check_epoch_and_nonce(
-        self, row: dict[str, Any], fault: Callable[..., BundleError]
+        self, row: dict[str, Any], rules: Rules, fault: Callable[..., BundleError]
     ) -> Epoch:
+        """v1: the epoch's plays are numbered 0, 1, 2, … in seq order. v2: each player's."""
         number, nonce = row["epoch"], row["nonce"]
         epoch = self.headers.epochs.get(number) if _is_int(number) else None
         if epoch is None:
@@ -223,10 +277,27 @@ class _PlayWalker:
         if number < self.epoch:
             raise fault("epoch", f"epoch {number} after epoch {self.epoch}")
         if number > self.epoch:
-            self.epoch, self.nonce = number, 0
-        if not _is_int(nonce) or nonce != self.nonce:
-            raise fault("nonce", f"expected nonce {self.nonce} in epoch {number}, found {nonce!r}")
-        self.nonce += 1
+            self.epoch, self.nonce, self.algorithm = number, 0, rules.algorithm
+            self.player_nonces.clear()
+        if rules.algorithm != self.algorithm:
+            raise fault(
+                "algorithm",
+                f"epoch {number} mixes {self.algorithm} and {rules.algorithm} (a config "
+                "version may change the algorithm only from a new epoch)",
+            )
+        if rules.algorithm == fairness.V1:
+            expected = self.nonce
+            self.nonce += 1
+        else:
+            expected = self.player_nonces.get(row["player"], 0)
+            self.player_nonces[row["player"]] = expected + 1
+        if not _is_int(nonce) or nonce != expected:
+            whose = "" if rules.algorithm == fairness.V1 else f" for player {row['player']}"
+            raise fault(
+                "nonce",
+                f"expected nonce {expected}{whose} in epoch {number}, found {nonce!r} (a play "
+                "is missing or was slipped in)",
+            )
         return epoch
 
     def _check_time(
@@ -249,8 +320,9 @@ class _PlayWalker:
         if epoch.key is None:
             self.report.unrevealed_plays += 1
             return drawn
+        player = row["player"] if rules.algorithm == fairness.V2 else None
         index = fairness.draw(
-            epoch.key, rules.campaign, row["client_seed"], row["nonce"], rules.running
+            epoch.key, rules.campaign, row["client_seed"], row["nonce"], rules.running, player
         )
         expected = rules.prizes[index].id
         if drawn != expected:

@@ -22,6 +22,7 @@ from flask import has_app_context
 from flask.cli import ScriptInfo
 from sqlalchemy.exc import SQLAlchemyError
 
+from gamify.audit import signed_note
 from gamify.audit.verify import Report, verify_bundle
 from gamify.campaigns.loader import load_campaign, load_campaigns
 from gamify.campaigns.loyalty_loader import load_loyalty
@@ -132,11 +133,37 @@ def simulate_command(
 
 @click.command()
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify(bundle: Path) -> None:
-    """Re-derive every play of an audit bundle; name the first faulty seq."""
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint the bundle's Merkle tree must match (needs --key).",
+)
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The log's key: its verifier key line (GET /api/log/key) or an Ed25519 PEM public key.",
+)
+def verify(bundle: Path, checkpoint_file: Path | None, key_file: Path | None) -> None:
+    """Re-derive every play of an audit bundle; name the first faulty seq. With a signed
+    checkpoint, a log cut short, rewritten or forked is a finding too."""
+    if (checkpoint_file is None) != (key_file is None):
+        raise click.UsageError("--checkpoint and --key go together")
+    checkpoint = None
+    if checkpoint_file is not None and key_file is not None:
+        try:
+            checkpoint = signed_note.verify_with(
+                _read_text(checkpoint_file, "checkpoint"), _read_text(key_file, "key")
+            )
+        except signed_note.CheckpointError as exc:
+            click.echo(f"FAILED: checkpoint {checkpoint_file}: {exc}", err=True)
+            raise SystemExit(FINDING) from None
     bar = ProgressBar(bundle.stat().st_size, sys.stderr)
     try:
-        report = verify_bundle(bundle, progress=bar.update if bar.enabled else None)
+        report = verify_bundle(
+            bundle, progress=bar.update if bar.enabled else None, checkpoint=checkpoint
+        )
     except BundleError as exc:
         bar.finish()
         click.echo(f"FAILED: {exc}", err=True)
@@ -555,7 +582,18 @@ def format_verify(report: Report) -> str:
         awarded = ", ".join(f"{pid} {n:,}" for pid, n in report.awarded.most_common())
         lines.append(f"  awarded: {awarded}")
     lines.append(f"  head hash: {report.head}")
+    lines.append(f"  tree root: {report.root} ({report.plays:,} leaves)")
+    if report.checkpoint is not None:
+        signed = report.checkpoint
+        lines.append(f"  matches the signed checkpoint of {signed.origin} at size {signed.size:,}")
     return "\n".join(lines)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read the {what} file {path}: {exc}") from None
 
 
 class ProgressBar:

@@ -1,4 +1,8 @@
-"""Fairness algorithm v1 (CONTRACT §4): the provably fair draw, in plain Python.
+"""Fairness algorithms v1 (CONTRACT §4) and v2 (§12): the provably fair draw, in plain Python.
+
+The two differ only in the HMAC message: v2 names the player, whose nonces count their own
+plays in the epoch, so a play slipped in to burn a shopper's winning nonce shows in that
+shopper's receipts. Functions take ``player=None`` for v1 and the pseudonym for v2.
 
 Nothing here knows about Flask or databases, so the server, ``gamify simulate``,
 ``gamify verify`` and an auditor's own code all run the same few functions.
@@ -14,7 +18,11 @@ import struct
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
+from typing import Final
 
+V1: Final = "gamify-fairness-v1"
+V2: Final = "gamify-fairness-v2"
+ALGORITHMS: Final = (V1, V2)
 SEED_BYTES = 32
 _U64 = 2**64
 _SEED_HEX = re.compile(r"[0-9a-f]{64}")
@@ -48,18 +56,29 @@ def new_client_seed() -> str:
     return secrets.token_urlsafe(16)
 
 
-def byte_blocks(key: bytes, campaign_id: str, client_seed: str, nonce: int) -> Iterator[bytes]:
+def message_prefix(campaign_id: str, client_seed: str, nonce: int, player: str | None) -> str:
+    """The HMAC message without its block number ``k``: v1's without ``player``, v2's with."""
+    if player is None:
+        return f"{campaign_id}:{client_seed}:{nonce}:"
+    return f"{campaign_id}:{player}:{client_seed}:{nonce}:"
+
+
+def byte_blocks(
+    key: bytes, campaign_id: str, client_seed: str, nonce: int, player: str | None = None
+) -> Iterator[bytes]:
     """HMAC-SHA256 blocks for k = 0, 1, 2, …; their concatenation is the byte stream."""
-    prefix = f"{campaign_id}:{client_seed}:{nonce}:"
+    prefix = message_prefix(campaign_id, client_seed, nonce, player)
     k = 0
     while True:
         yield hmac.digest(key, f"{prefix}{k}".encode(), "sha256")
         k += 1
 
 
-def integers(key: bytes, campaign_id: str, client_seed: str, nonce: int) -> Iterator[int]:
+def integers(
+    key: bytes, campaign_id: str, client_seed: str, nonce: int, player: str | None = None
+) -> Iterator[int]:
     """The byte stream read as consecutive 8-byte big-endian unsigned integers."""
-    for block in byte_blocks(key, campaign_id, client_seed, nonce):
+    for block in byte_blocks(key, campaign_id, client_seed, nonce, player):
         yield from _FOUR_U64.unpack(block)
 
 
@@ -92,9 +111,15 @@ def prize_index(running: Sequence[int], r: int) -> int:
 
 
 def draw(
-    server_seed: str | bytes, campaign_id: str, client_seed: str, nonce: int, running: Sequence[int]
+    server_seed: str | bytes,
+    campaign_id: str,
+    client_seed: str,
+    nonce: int,
+    running: Sequence[int],
+    player: str | None = None,
 ) -> int:
-    """Index of the drawn prize for one play, given the running sums of the weights.
+    """Index of the drawn prize for one play, given the running sums of the weights; v2's
+    draw when ``player`` is given.
 
     The first integer of the first block is accepted almost always, so it is computed inline;
     the general stream is only walked after a rejection. Both give the same result.
@@ -102,8 +127,9 @@ def draw(
     key = seed_bytes(server_seed) if isinstance(server_seed, str) else server_seed
     total = running[-1]
     bound = acceptance_bound(total)
-    message = f"{campaign_id}:{client_seed}:{nonce}:0".encode()
+    message = f"{message_prefix(campaign_id, client_seed, nonce, player)}0".encode()
     u = _FIRST_U64.unpack_from(hmac.digest(key, message, "sha256"))[0]
     if u >= bound:
-        u = next(x for x in integers(key, campaign_id, client_seed, nonce) if x < bound)
+        stream = integers(key, campaign_id, client_seed, nonce, player)
+        u = next(x for x in stream if x < bound)
     return bisect_right(running, u % total)

@@ -17,8 +17,9 @@ from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gamify.core.canonical import canonical_json
+from gamify.core.fairness import ALGORITHMS, V1
 
-ALGORITHM: Final = "gamify-fairness-v1"
+ALGORITHM: Final = V1  # what a config without ``algorithm`` (and every v1 epoch) was drawn with
 MAX_TOTAL_WEIGHT = 2**64  # the uniform draw of CONTRACT §4 cannot go beyond
 GAMES = ("wheel", "scratch")
 PERIODS = ("day", "week", "campaign")
@@ -59,6 +60,7 @@ class Rules:
     fallback: str
     limits: tuple[Limit, ...] = ()
     budget: Budget = field(default_factory=Budget)
+    algorithm: str = ALGORITHM
 
     @cached_property
     def weights(self) -> tuple[int, ...]:
@@ -84,7 +86,7 @@ class Rules:
     def config(self) -> dict[str, Any]:
         """The normalised config of CONTRACT §5: plain JSON types, integer weights, file order."""
         return {
-            "algorithm": ALGORITHM,
+            "algorithm": self.algorithm,
             "id": self.campaign,
             "game": self.game,
             "timezone": self.timezone,
@@ -153,6 +155,7 @@ class Rules:
                 max_value_per_day=_decimal(budget.get("max_value_per_day")),
                 max_value_total=_decimal(budget.get("max_value_total")),
             ),
+            algorithm=_str(config.get("algorithm", ALGORITHM)),
         )
 
     def validate(self) -> None:
@@ -180,6 +183,8 @@ class Rules:
             raise ValueError("values and budgets must be finite numbers >= 0")
         if self.ends <= self.starts:
             raise ValueError("ends is not after starts")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown fairness algorithm {self.algorithm!r}")
 
 
 @dataclass

@@ -596,6 +596,10 @@ EXAMPLE_ROW_HASHES = [
 ]
 
 
+# CONTRACT §12's Merkle tree over those four rows, computed in docs/fairness.md with hashlib.
+EXAMPLE_TREE_ROOT = "ce299c8342f8c7490d319abb5eaf62e658ceec5e0e04dc5c5c4239f261bf6fc9"
+
+
 def test_the_documented_example_bundle(base: Path) -> None:
     """docs/fairness.md computes these with json and hashlib alone; gamify must agree."""
     rules = Rules(
@@ -630,4 +634,6 @@ def test_the_documented_example_bundle(base: Path) -> None:
     assert [row["hash"] for row in bundle.rows] == EXAMPLE_ROW_HASHES
     assert [row["drawn"] for row in bundle.rows] == [FALLBACK, FALLBACK, FALLBACK, "ten-off"]
     assert bundle.rows[2]["at"] == "2026-11-27T10:02:11.250000Z"
-    assert verify_bundle(base).head == EXAMPLE_ROW_HASHES[-1]
+    report = verify_bundle(base)
+    assert report.head == EXAMPLE_ROW_HASHES[-1]
+    assert report.root == EXAMPLE_TREE_ROOT

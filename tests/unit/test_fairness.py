@@ -414,3 +414,71 @@ def test_draws_fit_the_weights(counts: list[int]) -> None:
 def test_draws_do_not_fit_wrong_weights(counts: list[int]) -> None:
     """Negative control: the same counts against 31/19 instead of 30/20 must be rejected."""
     assert chi_square(counts, (31, 19, 5, 1, 44)) > CHI2_CRITICAL_DF4_P001
+
+
+# --- v2 (CONTRACT §12): the player in the message ---------------------------------------------
+
+# Computed with Node's crypto (createHmac, readBigUInt64BE, BigInt), a second implementation:
+# the script is in docs/fairness.md, section "Algorithm v2".
+PLAYER = "5f1c2a7d9e0b4c3a8d6e2f1a0b9c8d7e"
+# nonce -> (hex of block k=0, first integer u, r = u % 100, drawn prize)
+TABLE_V2 = {
+    0: (
+        "5d27ef2855d9df9f0d88643afd388dce2ab7cf692a856f4eabee2e55ee8a929d",
+        6712596726137085855,
+        55,
+        "tablet",
+    ),
+    1: (
+        "bc7ff98b5160bfb218de5186bbd3d9752564a2b204deca2370d89eb93276017e",
+        13582849377933770674,
+        74,
+        "try-again",
+    ),
+    2: (
+        "6d71083c9fbeaa94c52135bdd2a06946619cd193b04d75c5a845cd053b1122eb",
+        7886093478973581972,
+        72,
+        "try-again",
+    ),
+    3: (
+        "4660f3b6138dbbe5141c102241aba02f4814fc3a033f0cd88bfd60f30832dc64",
+        5071321143756831717,
+        17,
+        "ten-off",
+    ),
+}
+
+
+@pytest.mark.parametrize("nonce", sorted(TABLE_V2))
+def test_v2_names_the_player_in_the_message_and_draws_the_known_answers(nonce: int) -> None:
+    block_hex, u, r, prize = TABLE_V2[nonce]
+    key = fairness.seed_bytes(SEED_HEX)
+    assert fairness.message_prefix(CAMPAIGN, CLIENT_SEED, nonce, PLAYER) == (
+        f"{CAMPAIGN}:{PLAYER}:{CLIENT_SEED}:{nonce}:"
+    )
+    assert next(fairness.byte_blocks(key, CAMPAIGN, CLIENT_SEED, nonce, PLAYER)).hex() == block_hex
+    assert next(fairness.integers(key, CAMPAIGN, CLIENT_SEED, nonce, PLAYER)) == u
+    index = fairness.draw(SEED_HEX, CAMPAIGN, CLIENT_SEED, nonce, running(WEIGHTS), PLAYER)
+    assert (u % 100, PRIZES[index]) == (r, prize)
+
+
+def test_v1_and_v2_draw_apart_from_the_same_seed_and_nonce() -> None:
+    key = fairness.seed_bytes(SEED_HEX)
+    v1 = next(fairness.byte_blocks(key, CAMPAIGN, CLIENT_SEED, 0))
+    v2 = next(fairness.byte_blocks(key, CAMPAIGN, CLIENT_SEED, 0, PLAYER))
+    assert v1.hex() == BLOCKS_100[0][0] and v2 != v1
+
+
+@given(
+    weights=st.lists(st.integers(1, 2**20), min_size=1, max_size=8),
+    nonce=st.integers(0, 10**6),
+    player=st.from_regex(r"[0-9a-f]{32}", fullmatch=True),
+)
+@settings(max_examples=200, deadline=None)
+def test_v2_fast_path_agrees_with_the_stream(weights: list[int], nonce: int, player: str) -> None:
+    key = fairness.seed_bytes(SEED_HEX)
+    total = sum(weights)
+    r = fairness.uniform(fairness.integers(key, CAMPAIGN, CLIENT_SEED, nonce, player), total)
+    expected = fairness.prize_index(running(weights), r)
+    assert fairness.draw(key, CAMPAIGN, CLIENT_SEED, nonce, running(weights), player) == expected
