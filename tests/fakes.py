@@ -18,7 +18,9 @@ from typing import Any
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
 from gamify.core.events import Event
+from gamify.core.fairness import V2
 from gamify.core.holdout import Group
+from gamify.core.play import nonce_scope
 from gamify.core.progress import (
     Contribution,
     Key,
@@ -70,7 +72,7 @@ class MemoryLog:
     def record(
         self,
         campaign: str,
-        config: ConfigRecord,
+        configs: Sequence[ConfigRecord],
         epoch_zero: NewEpoch,
         pools: Sequence[Pool],
         now: datetime,
@@ -78,7 +80,7 @@ class MemoryLog:
         with self.lock:
             before = copy.deepcopy(self.campaigns)
             try:
-                self._record(campaign, config, epoch_zero, pools, now)
+                self._record(campaign, configs, epoch_zero, pools, now)
             except PoolConflict:
                 self.campaigns = before  # as a rolled-back transaction
                 raise
@@ -86,14 +88,15 @@ class MemoryLog:
     def _record(
         self,
         campaign: str,
-        config: ConfigRecord,
+        configs: Sequence[ConfigRecord],
         epoch_zero: NewEpoch,
         pools: Sequence[Pool],
         now: datetime,
     ) -> None:
         state = self.campaigns.setdefault(campaign, _Campaign())
-        if all(c.config_hash != config.config_hash for c in state.configs):
-            state.configs.append(config)
+        for config in configs:
+            if all(c.config_hash != config.config_hash for c in state.configs):
+                state.configs.append(config)
         if not state.epochs:
             state.epochs.append(
                 {
@@ -102,6 +105,7 @@ class MemoryLog:
                     "commitment": epoch_zero.commitment,
                     "opened_at": now,
                     "revealed_at": None,
+                    "algorithm": V2,
                 }
             )
         for pool in pools:
@@ -137,6 +141,7 @@ class MemoryLog:
                     "commitment": epoch.commitment,
                     "opened_at": now,
                     "revealed_at": None,
+                    "algorithm": V2,
                 }
             )
             state.epoch += 1
@@ -153,6 +158,7 @@ class MemoryLog:
                     server_seed=e["server_seed"] if e["revealed_at"] is not None else None,
                     opened_at=e["opened_at"],
                     revealed_at=e["revealed_at"],
+                    algorithm=e["algorithm"],
                 )
                 for e in (state.epochs if state else [])
             ]
@@ -225,6 +231,9 @@ class MemoryTransaction:
             ),
             pool_codes=pools,
             taken_codes=self.taken_codes(query.campaign, query.candidate_codes),
+            algorithm=epoch["algorithm"],
+            opened_at=epoch["opened_at"],
+            player_nonce=state.counters.get(nonce_scope(state.epoch, query.player), 0),
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:

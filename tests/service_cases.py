@@ -143,6 +143,66 @@ def test_rotation_reveals_the_seed_and_the_next_epoch_starts_at_nonce_zero(
     assert verify_bundle(bundle).unrevealed_plays == 1
 
 
+def test_each_player_counts_their_own_nonces_and_the_draw_names_them(
+    make_state: MakeState, tmp_path: Path
+) -> None:
+    """Fairness v2 (CONTRACT §12): a new campaign's epochs draw with the player in the message,
+    and each player's nonces run 0, 1, 2… whoever else plays between."""
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    assert current.service.epochs("pool-wheel")[0].algorithm == fairness.V2
+    rows = [current.service.play(campaign, who).row for who in "abaab"]
+    assert [r["nonce"] for r in rows] == [0, 0, 1, 2, 1]
+    assert {r["config_hash"] for r in rows} == {campaign.rules_for(fairness.V2).config_hash}
+    current.service.rotate("pool-wheel")
+    seed = current.service.epochs("pool-wheel")[0].server_seed
+    assert seed is not None
+    rules = campaign.rules
+    for row in rows:
+        index = fairness.draw(
+            seed, campaign.id, row["client_seed"], row["nonce"], rules.running, row["player"]
+        )
+        assert rules.prizes[index].id == row["drawn"]
+    bundle = tmp_path / "b.jsonl"
+    with bundle.open("w", encoding="utf-8") as out:
+        current.service.write_bundle("pool-wheel", out)
+    report = verify_bundle(bundle)
+    assert (report.plays, report.revealed_epochs, report.unrevealed_plays) == (5, 1, 0)
+
+
+def test_an_epoch_open_for_rotate_every_closes_at_the_next_play(
+    make_state: MakeState, tmp_path: Path
+) -> None:
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    opened = current.service.epochs("pool-wheel")[0].opened_at
+    current.service.clock = lambda: opened + timedelta(hours=23)
+    assert current.service.play(campaign, "a").row["epoch"] == 0  # within the day
+    current.service.clock = lambda: opened + campaign.rotate_every
+    row = current.service.play(campaign, "a").row
+    assert (row["seq"], row["epoch"], row["nonce"]) == (1, 1, 0)
+    first, second = current.service.epochs("pool-wheel")
+    assert first.server_seed is not None and first.revealed_at == opened + campaign.rotate_every
+    assert second.opened_at == opened + campaign.rotate_every and second.server_seed is None
+    bundle = tmp_path / "b.jsonl"
+    with bundle.open("w", encoding="utf-8") as out:
+        current.service.write_bundle("pool-wheel", out)
+    assert verify_bundle(bundle).unrevealed_plays == 1  # the first play's draw is checked
+
+
+def test_a_read_past_rotate_every_closes_the_epoch_too(make_state: MakeState) -> None:
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    opened = current.service.epochs("pool-wheel")[0].opened_at
+    current.service.rotate_if_due(campaign)
+    assert len(current.service.epochs("pool-wheel")) == 1
+    current.service.clock = lambda: opened + campaign.rotate_every + timedelta(minutes=5)
+    current.service.rotate_if_due(campaign)
+    current.service.rotate_if_due(campaign)  # once: the next epoch has just opened
+    epochs = current.service.epochs("pool-wheel")
+    assert [(e.epoch, e.server_seed is not None) for e in epochs] == [(0, True), (1, False)]
+
+
 def test_an_ended_campaign_reveals_its_seed_by_itself(
     make_state: MakeState,
 ) -> None:

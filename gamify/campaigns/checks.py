@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -22,8 +23,11 @@ from gamify.core.errors import ConfigIssue
 
 CAMPAIGN_KEYS = (
     "id", "game", "title", "description", "timezone", "starts", "ends",
-    "limits", "budget", "holdout", "fallback", "prizes",
+    "limits", "budget", "holdout", "fairness", "fallback", "prizes",
 )  # fmt: skip
+FAIRNESS_KEYS = ("rotate_every",)
+DURATION = re.compile(r"([1-9][0-9]{0,3})([hdw])")
+_DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 CAMPAIGN_REQUIRED = ("id", "game", "title", "timezone", "starts", "ends", "fallback", "prizes")
 PRIZE_KEYS = ("id", "label", "weight", "percent", "stock", "value", "win", "color", "coupon")
 LIMITS_KEYS = ("per_customer",)
@@ -160,6 +164,17 @@ class Checker:
             self.expect(node, "a whole percent from 0 to 50")
             return None
         return node.scalar
+
+    def duration(self, node: Located) -> timedelta | None:
+        """A span such as ``12h``, ``1d`` or ``2w`` (hours, days, weeks)."""
+        expected = "a duration such as 12h, 1d or 2w (hours, days or weeks)"
+        text = self.word(node, expected)
+        found = DURATION.fullmatch(text) if text is not None else None
+        if found is None:
+            if text is not None:
+                self.expect(node, expected)
+            return None
+        return int(found[1]) * _DURATION_UNITS[found[2]]
 
     def integer(self, node: Located, minimum: int) -> int | None:
         if node.kind != "int" or not isinstance(node.scalar, int) or node.scalar < minimum:

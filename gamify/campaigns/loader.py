@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
@@ -20,6 +21,7 @@ from gamify.campaigns.checks import (
     BUDGET_KEYS,
     CAMPAIGN_KEYS,
     CAMPAIGN_REQUIRED,
+    FAIRNESS_KEYS,
     LIMIT_KEYS,
     MAX_TEXT,
     PRIZE_KEYS,
@@ -27,7 +29,7 @@ from gamify.campaigns.checks import (
     suggest,
 )
 from gamify.campaigns.yaml_nodes import Located, parse_yaml
-from gamify.core.campaign import Campaign, Game
+from gamify.core.campaign import DEFAULT_ROTATION, Campaign, Game
 from gamify.core.challenge import AnyCampaign
 from gamify.core.errors import CampaignError, ConfigIssue
 from gamify.core.loyalty import LOYALTY_FILE, LOYALTY_ID
@@ -253,6 +255,7 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
         prizes = self.prizes(n) if (n := f("prizes")) else None
         fallback = self.fallback(n) if (n := f("fallback")) else None
         holdout = self.holdout(n) if (n := f("holdout")) else 0
+        rotate_every = self.fairness(n) if (n := f("fairness")) else DEFAULT_ROTATION
         if self.issues or not (campaign_id and game and title and timezone and starts and ends):
             return None
         if prizes is None or fallback is None or limits is None or budget is None:
@@ -270,4 +273,12 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
             budget=budget,
             description=description,
             holdout=holdout or 0,
+            rotate_every=rotate_every or DEFAULT_ROTATION,
         )
+
+    def fairness(self, node: Located) -> timedelta | None:
+        """``fairness: {rotate_every: 1d}``: how long an epoch stays open (CONTRACT §12)."""
+        fields = self.mapping(node, FAIRNESS_KEYS)
+        if fields is None:
+            return None
+        return self.duration(n) if (n := fields.get("rotate_every")) else DEFAULT_ROTATION

@@ -148,6 +148,24 @@ def _game() -> dict[str, Any]:
                 },
             },
             "holdout": _holdout(),
+            "fairness": {
+                "description": (
+                    "Optional: how the draws are made checkable. An epoch (a server seed) stays "
+                    "open for `rotate_every`, then the next play closes it, reveals its seed and "
+                    "opens the next, so every draw can be checked within that time."
+                ),
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "rotate_every": {
+                        "description": "Hours (h), days (d) or weeks (w); default 1d.",
+                        "type": "string",
+                        "pattern": "^[1-9][0-9]{0,3}[hdw]$",
+                        "default": "1d",
+                        "examples": ["1d", "12h", "1w"],
+                    }
+                },
+            },
             "fallback": _slug(
                 "The id of the prize given when the drawn one is out of stock or over budget. "
                 "It must have no stock and no value (a 'try again', say).",

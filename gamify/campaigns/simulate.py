@@ -84,24 +84,29 @@ def simulate(
     ledger = Ledger()
     spent_by_day: dict[str, Decimal] = {}
     prev_hash = ZERO_HASH
+    nonces: dict[str, int] = {}
     for at in play_times(campaign, plays):
         customer = _pick_customer(campaign, rng, pool, counts, at, result)
         if customer is None:
             result.skipped += 1
             continue
         client_seed = f"sim-{customer}"
-        nonce = result.plays
-        drawn = rules.prizes[fairness.draw(key, campaign.id, client_seed, nonce, rules.running)]
+        seq = result.plays
+        player = pseudonym(player_key, campaign.id, str(customer))
+        nonce = nonces.get(player, 0)  # v2: each player's plays in the epoch (CONTRACT §12)
+        nonces[player] = nonce + 1
+        index = fairness.draw(key, campaign.id, client_seed, nonce, rules.running, player)
+        drawn = rules.prizes[index]
         day = local_date(at, campaign.timezone).isoformat()
         ledger.spent_today = spent_by_day.get(day, Decimal(0))
         why = shortage(rules, drawn, ledger)
         awarded = drawn if why is None else rules.prize(rules.fallback)
         if why == "stock":
-            result.ran_out.setdefault(drawn.id, (nonce, at))
+            result.ran_out.setdefault(drawn.id, (seq, at))
         elif why == "day-budget":
             result.capped_days.add(day)
         elif why == "total-budget" and result.total_cap_at is None:
-            result.total_cap_at = (nonce, at)
+            result.total_cap_at = (seq, at)
         ledger.record(awarded)
         spent_by_day[day] = ledger.spent_today
         result.drawn[drawn.id] += 1
@@ -110,12 +115,12 @@ def simulate(
         result.plays += 1
         row = chain_row(
             prev_hash=prev_hash,
-            seq=nonce,
+            seq=seq,
             campaign=campaign.id,
             epoch=0,
             nonce=nonce,
             client_seed=client_seed,
-            player=pseudonym(player_key, campaign.id, str(customer)),
+            player=player,
             drawn=drawn.id,
             awarded=awarded.id,
             at=at,

@@ -5,16 +5,18 @@ Immutable: a reload builds a new object, so a running play never sees half of an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from gamify.core.fairness import V1, V2
 from gamify.core.rules import Budget, Limit, PrizeRule, Rules
 
 DEFAULT_LANGUAGE = "en"
+DEFAULT_ROTATION = timedelta(days=1)
 
 Game = Literal["wheel", "scratch"]
 
@@ -84,6 +86,9 @@ class Campaign:
     holdout: int = 0
     """Percent of customers kept from the game to measure it (CONTRACT §11); not part of the
     rules: it changes who plays, not how a play is drawn."""
+    rotate_every: timedelta = DEFAULT_ROTATION
+    """How long an epoch stays open: the first play or read after that closes it (its seed
+    revealed) and opens the next, so every draw is checkable within that time (CONTRACT §12)."""
 
     @cached_property
     def rules(self) -> Rules:
@@ -97,11 +102,22 @@ class Campaign:
             fallback=self.fallback,
             limits=self.limits,
             budget=self.budget,
+            algorithm=V2,
         )
 
     @property
     def config_hash(self) -> str:
         return self.rules.config_hash
+
+    @cached_property
+    def _rules_v1(self) -> Rules:
+        return replace(self.rules, algorithm=V1)
+
+    def rules_for(self, algorithm: str) -> Rules:
+        """The rules as an epoch drawn with ``algorithm`` publishes them (:attr:`rules`: v2, as
+        every epoch opened since v2 exists): the config records the algorithm, so each one
+        has its own config hash."""
+        return self._rules_v1 if algorithm == V1 else self.rules
 
     def prize(self, prize_id: str) -> Prize:
         return self.prizes[self.rules.index[prize_id]]

@@ -3,7 +3,8 @@ lock), what the play is. No storage, no clock, no randomness but the fairness st
 
 A play's counters are named by scope: ``p:<player>:<per>:<period>`` counts a customer's plays
 in a limit's current period, ``prize:<id>`` every award of a prize, ``spend:<day>``
-a local day's spend in hundredths (``*_cents``). The use case reads them, this module decides,
+a local day's spend in hundredths (``*_cents``), ``n:<epoch>:<player>`` a player's plays in a
+v2 epoch (their next nonce). The use case reads them, this module decides,
 and the use case writes the bumps back in the same transaction.
 """
 
@@ -41,6 +42,11 @@ def limit_scopes(campaign: Campaign, player: str, now: datetime) -> list[str]:
         f"p:{player}:{lim.per}:{period_key(now, campaign.timezone, lim.per)}"
         for lim in campaign.limits
     ]
+
+
+def nonce_scope(epoch: int, player: str) -> str:
+    """A player's plays in an epoch: in v2 (CONTRACT §12) their next play's nonce."""
+    return f"n:{epoch}:{player}"
 
 
 def bonus_scope(player: str) -> str:
@@ -133,6 +139,8 @@ class Head:
     next_nonce: int
     server_seed: str
     spent_total_cents: int
+    algorithm: str = fairness.V1
+    player_nonce: int = 0  # v2: the player's plays in the epoch so far
 
 
 @dataclass(frozen=True)
@@ -164,10 +172,14 @@ def decide(
 
     The caller has checked the schedule and the limits, and that the seed is not revealed.
     """
-    rules = campaign.rules
-    nonce = head.next_nonce
+    rules = campaign.rules_for(head.algorithm)
+    v2 = head.algorithm == fairness.V2
+    nonce = head.player_nonce if v2 else head.next_nonce
     key = fairness.seed_bytes(head.server_seed)
-    drawn = rules.prizes[fairness.draw(key, campaign.id, client_seed, nonce, rules.running)]
+    index = fairness.draw(
+        key, campaign.id, client_seed, nonce, rules.running, player if v2 else None
+    )
+    drawn = rules.prizes[index]
     awarded_rule = award(rules, drawn, ledger(campaign, counts, now, head.spent_total_cents))
     ran_out = awarded_rule.id in exhausted
     if ran_out:
@@ -188,6 +200,8 @@ def decide(
     )
     bumps = dict.fromkeys(limits, 1)
     bumps[f"prize:{awarded.id}"] = 1  # every award counts: the verifier counts all of them
+    if v2:
+        bumps[nonce_scope(head.epoch, player)] = 1
     if awarded.value:
         bumps[spend_scope(campaign, now)] = cents(awarded.value)
     return Decision(
@@ -195,7 +209,7 @@ def decide(
         drawn=campaign.prize(drawn.id),
         awarded=awarded,
         bumps=bumps,
-        next_nonce=nonce + 1,
+        next_nonce=head.next_nonce + 1,
         spent_total_cents=head.spent_total_cents + cents(awarded.value),
         ran_out=ran_out,
     )

@@ -71,7 +71,6 @@ SPINS = 0.6  # a visit of a treatment customer spins the wheel
 USES_COUPON = 0.5  # an order uses a coupon its customer won in the week before
 COUPON_DAYS = 7  # the wheel's coupons are valid for 7 days
 REFUNDED, PARTLY_REFUNDED = 0.04, 0.03
-ROTATE_EVERY = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -159,12 +158,12 @@ def _visits(
     number of plays."""
     coupons: dict[str, list[tuple[datetime, str]]] = {}
     plays = 0
-    rotation = campaign.starts + ROTATE_EVERY
+    rotation = campaign.starts + campaign.rotate_every  # a week in the example campaign
     for at, customer, seed in sorted((at, c.id, seed) for c in customers for at, seed in c.visits):
         while rotation <= at:
             clock.now = rotation
             service.rotate(campaign.id)
-            rotation += ROTATE_EVERY
+            rotation += campaign.rotate_every
         clock.now = at
         try:
             service.show(campaign, customer)  # the widget on their page: their group recorded

@@ -371,9 +371,16 @@ def _matches(epoch: EpochInfo) -> bool | None:
 def _recompute(campaign: Campaign, play: dict[str, Any], seed: str | None) -> Check:
     if seed is None:
         return Check("pending")
-    if play["config_hash"] != campaign.config_hash:
+    rules = next(
+        (r for r in map(campaign.rules_for, fairness.ALGORITHMS)
+         if r.config_hash == play["config_hash"]),
+        None,
+    )  # fmt: skip
+    if rules is None:
         return Check("bundle")
-    rules = campaign.rules
-    index = fairness.draw(seed, campaign.id, play["client_seed"], play["nonce"], rules.running)
+    player = play["player"] if rules.algorithm == fairness.V2 else None
+    index = fairness.draw(
+        seed, campaign.id, play["client_seed"], play["nonce"], rules.running, player
+    )
     prize = rules.prizes[index].id
     return Check("ok" if prize == play["drawn"] else "bad", prize)

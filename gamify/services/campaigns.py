@@ -42,10 +42,13 @@ class CampaignCases:
         another prize, or as a pattern code, would leave the pool short of the stock the config
         publishes, and the fallback given then could not be verified.
         """
-        config = ConfigRecord(campaign.config_hash, canonical_json(campaign.rules.config).decode())
+        configs = [
+            ConfigRecord(rules.config_hash, canonical_json(rules.config).decode())
+            for rules in (campaign.rules_for(algorithm) for algorithm in fairness.ALGORITHMS)
+        ]
         pools = read_pools(campaign)
         try:
-            self.log.record(campaign.id, config, new_epoch(), pools, self.clock())
+            self.log.record(campaign.id, configs, new_epoch(), pools, self.clock())
         except PoolConflict as exc:
             held = (
                 f"was already given by this campaign (a pattern code of `{exc.held_by}`)"
@@ -64,6 +67,21 @@ class CampaignCases:
         now = self.clock()
         if now >= campaign.ends:
             self.log.reveal_open_epoch(campaign.id, now)
+
+    def rotate_if_due(self, campaign: Campaign) -> None:
+        """A read of the log (its fairness, its bundle) finds the open epoch as a play would:
+        once it has been open for the campaign's ``rotate_every`` it closes, its seed revealed,
+        and the next one opens (CONTRACT §12)."""
+        now = self.clock()
+        if not campaign.is_running(now):
+            return
+        last = self.log.epochs(campaign.id)[-1:]
+        if (
+            last
+            and last[0].revealed_at is None
+            and now >= last[0].opened_at + campaign.rotate_every
+        ):
+            self.open_epoch_after(campaign.id, last[0].epoch)
 
     def rotate(self, campaign_id: str) -> EpochInfo:
         """Close the open epoch, reveal its seed, and open the next one."""

@@ -127,8 +127,9 @@ class PlayCases:
             result = start_over_once(attempt, self.plays.reset)  # nothing was written
             if isinstance(result, PlayResult):
                 return result
-            # The open epoch's seed is public (the campaign ended, then its end moved): a play
-            # never draws from a published seed, so the next epoch opens and the play starts over.
+            # The open epoch has been open for the campaign's rotate_every, or its seed is
+            # public (the campaign ended, then its end moved; a play never draws from a
+            # published seed): it closes, the next one opens and the play starts over.
             self.open_epoch_after(campaign.id, result)
 
     def _play_locked(
@@ -191,7 +192,7 @@ class PlayCases:
             if not extra:
                 raise
             with_bonus = True  # an extra play a challenge gave, beyond the limits
-        if found.revealed:
+        if found.revealed or _due(campaign, found.opened_at, now):
             return found.epoch
         head = Head(
             next_seq=found.next_seq,
@@ -200,6 +201,8 @@ class PlayCases:
             next_nonce=found.next_nonce,
             server_seed=found.server_seed,
             spent_total_cents=found.spent_total_cents,
+            algorithm=found.algorithm,
+            player_nonce=found.player_nonce,
         )
         decision = decide(
             campaign,
@@ -249,6 +252,11 @@ class PlayCases:
         self, campaigns: Iterable[Campaign], customer_id: str
     ) -> list[dict[str, Any]]:
         return self.log.plays_of({self.player(c.id, customer_id): c.id for c in campaigns})
+
+
+def _due(campaign: Campaign, opened_at: datetime | None, now: datetime) -> bool:
+    """Whether the open epoch has been open for the campaign's ``rotate_every``."""
+    return opened_at is not None and now >= opened_at + campaign.rotate_every
 
 
 def _empty_pools(campaign: Campaign, found: Locked) -> frozenset[str]:

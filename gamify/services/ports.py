@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from gamify.core.events import Event
+from gamify.core.fairness import V1
 from gamify.core.holdout import Group
 from gamify.core.points import Entry, Lot
 from gamify.core.progress import (
@@ -53,6 +54,7 @@ class EpochInfo:
     server_seed: str | None  # None until revealed
     opened_at: datetime
     revealed_at: datetime | None
+    algorithm: str = V1  # the fairness algorithm of the epoch's draws (CONTRACT §12)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,9 @@ class Locked:
     replay_seq: int | None
     pool_codes: dict[str, str]
     taken_codes: frozenset[str]
+    algorithm: str = V1  # the open epoch's
+    opened_at: datetime | None = None  # the open epoch's
+    player_nonce: int = 0  # v2: the player's next nonce in the open epoch
 
 
 @dataclass(frozen=True)
@@ -182,14 +187,15 @@ class CampaignLog(Protocol):
     def record(
         self,
         campaign: str,
-        config: ConfigRecord,
+        configs: Sequence[ConfigRecord],
         epoch_zero: NewEpoch,
         pools: Sequence[Pool],
         now: datetime,
     ) -> None:
-        """Record a config version, create the campaign's state with epoch 0 (committed before
-        any play) and its pool codes, and make the award counters count every award; what
-        exists already is left as it is. :class:`PoolConflict` undoes all of it."""
+        """Record a config version (its form under each fairness algorithm), create the
+        campaign's state with epoch 0 (committed before any play, drawn with v2) and its pool
+        codes, and make the award counters count every award; what exists already is left as
+        it is. :class:`PoolConflict` undoes all of it."""
 
     def reveal_open_epoch(self, campaign: str, now: datetime) -> None:
         """Reveal the open epoch's seed (the campaign has ended), under the campaign lock."""
@@ -197,9 +203,9 @@ class CampaignLog(Protocol):
     def open_next_epoch(
         self, campaign: str, epoch: NewEpoch, now: datetime, *, after: int | None = None
     ) -> bool:
-        """Close the open epoch (revealing its seed) and open the next, under the campaign
-        lock; with ``after``, only if the open epoch is still that one. False when the campaign
-        has no state yet (or ``after`` is closed already)."""
+        """Close the open epoch (revealing its seed) and open the next (drawn with v2), under
+        the campaign lock; with ``after``, only if the open epoch is still that one. False when
+        the campaign has no state yet (or ``after`` is closed already)."""
 
     def epochs(self, campaign: str) -> list[EpochInfo]: ...
 

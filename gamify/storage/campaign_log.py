@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
+from gamify.core.fairness import V2
 from gamify.services.ports import (
     ConfigRecord,
     EpochInfo,
@@ -46,26 +47,30 @@ class SqlCampaignLog:
     def record(
         self,
         campaign: str,
-        config: ConfigRecord,
+        configs: Sequence[ConfigRecord],
         epoch_zero: NewEpoch,
         pools: Sequence[Pool],
         now: datetime,
     ) -> None:
         with writing(self.engine) as conn:
             insert_missing(conn, campaign_t, [{"id": campaign}], ["id"])
-            version = {
-                "campaign": campaign,
-                "config_hash": config.config_hash,
-                "config": config.config,
-                "created_at": now,
-            }
-            insert_missing(conn, config_t, [version], ["campaign", "config_hash"])
+            versions = [
+                {
+                    "campaign": campaign,
+                    "config_hash": config.config_hash,
+                    "config": config.config,
+                    "created_at": now,
+                }
+                for config in configs
+            ]
+            insert_missing(conn, config_t, versions, ["campaign", "config_hash"])
             epoch = {
                 "campaign": campaign,
                 "epoch": 0,
                 "server_seed": epoch_zero.seed,
                 "commitment": epoch_zero.commitment,
                 "opened_at": now,
+                "algorithm": V2,
             }
             insert_missing(conn, epoch_t, [epoch], ["campaign", "epoch"])
             for pool in pools:
@@ -110,6 +115,7 @@ class SqlCampaignLog:
                     server_seed=epoch.seed,
                     commitment=epoch.commitment,
                     opened_at=now,
+                    algorithm=V2,
                 )
             )
             conn.execute(
@@ -205,6 +211,7 @@ def _epochs(conn: Connection, campaign: str) -> list[EpochInfo]:
             server_seed=r.server_seed if r.revealed_at is not None else None,
             opened_at=_aware(r.opened_at),
             revealed_at=_aware(r.revealed_at) if r.revealed_at is not None else None,
+            algorithm=r.algorithm,
         )
         for r in rows
     ]

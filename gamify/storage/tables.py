@@ -10,6 +10,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, text
 from sqlmodel import Field, SQLModel
 
+from gamify.core.fairness import V2
+
 ZERO_HASH = "0" * 64
 
 
@@ -49,6 +51,10 @@ class EpochRow(SQLModel, table=True):
     commitment: str = Field(max_length=64)
     opened_at: datetime = Field(sa_column=_utc(nullable=False))
     revealed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # The epochs a database had before fairness v2 drew with v1 (CONTRACT §12).
+    algorithm: str = Field(
+        default=V2, max_length=32, sa_column_kwargs={"server_default": "gamify-fairness-v1"}
+    )
 
 
 class PlayRow(SQLModel, table=True):

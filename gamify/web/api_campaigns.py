@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from flask import Response, current_app, request, url_for
 from werkzeug.wsgi import wrap_file
@@ -13,8 +14,9 @@ from werkzeug.wsgi import wrap_file
 from gamify.core.campaign import Campaign
 from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.errors import CampaignNotFound, InvalidRequest
+from gamify.core.fairness import V2
 from gamify.core.play import Allowance
-from gamify.core.rules import ALGORITHM, iso_utc
+from gamify.core.rules import iso_utc
 from gamify.services.plays import PlayResult
 from gamify.signals import play_made
 from gamify.web import shapes
@@ -132,7 +134,7 @@ def fairness(campaign_id: str) -> Response:
     epochs = current.service.epochs(known_campaign_id(current, campaign_id))
     body: shapes.Fairness = {
         "campaign": campaign_id,
-        "algorithm": ALGORITHM,
+        "algorithm": cast(shapes.Algorithm, epochs[-1].algorithm if epochs else V2),
         "epochs": [
             {
                 "epoch": e.epoch,
@@ -140,6 +142,7 @@ def fairness(campaign_id: str) -> Response:
                 "server_seed": e.server_seed,
                 "opened_at": iso_utc(e.opened_at),
                 "revealed_at": iso_utc(e.revealed_at) if e.revealed_at else None,
+                "algorithm": cast(shapes.Algorithm, e.algorithm),
             }
             for e in epochs
         ],
@@ -187,6 +190,7 @@ def known_campaign_id(current: GamifyState, campaign_id: str) -> str:
             raise
         return campaign_id
     current.service.reveal_if_ended(campaign)
+    current.service.rotate_if_due(campaign)
     return campaign.id
 
 

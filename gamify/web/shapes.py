@@ -17,7 +17,7 @@ from pydantic_core import core_schema
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from gamify.core.campaign import Game
-from gamify.core.rules import ALGORITHM
+from gamify.core.fairness import ALGORITHMS
 
 CAMPAIGN_ID_PATTERN = "^[a-z0-9-]{1,64}$"
 CLIENT_SEED_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
@@ -150,6 +150,9 @@ class PlayResponse(Allowance):
     play: PlayView
 
 
+Algorithm = Literal["gamify-fairness-v1", "gamify-fairness-v2"]
+
+
 class EpochView(TypedDict):
     epoch: Count
     commitment: Hash
@@ -158,11 +161,18 @@ class EpochView(TypedDict):
     ]
     opened_at: Time
     revealed_at: Time | None
+    algorithm: Annotated[
+        Algorithm,
+        Field(description="the fairness algorithm of the epoch's draws (CONTRACT §12)"),
+    ]
 
 
 class Fairness(TypedDict):
     campaign: Slug
-    algorithm: Literal["gamify-fairness-v1"]
+    algorithm: Annotated[
+        Algorithm,
+        Field(description="the open epoch's algorithm; each epoch names its own"),
+    ]
     epochs: list[EpochView]
     audit_url: Annotated[str, Field(json_schema_extra={"format": "uri-reference"})]
 
@@ -417,7 +427,7 @@ SHAPES: tuple[type, ...] = (
 )
 """The top-level bodies; the shapes they contain are published with them."""
 
-assert ALGORITHM == "gamify-fairness-v1"  # Fairness.algorithm names it as a literal
+assert ALGORITHMS == ("gamify-fairness-v1", "gamify-fairness-v2")  # named as literals above
 
 
 class _OpenAPISchemas(GenerateJsonSchema):

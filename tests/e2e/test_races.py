@@ -382,16 +382,21 @@ def _bundle_plays(path: Path) -> list[dict[str, Any]]:
     return [r for r in records if r["type"] == "play"]
 
 
-def _assert_gap_free(plays: list[dict[str, Any]]) -> None:
-    """seq is 0..N-1 exactly once each; within each epoch, nonces are 0..n-1 exactly once each."""
+def _assert_gap_free(plays: list[dict[str, Any]], players: list[str] | None = None) -> None:
+    """seq is 0..N-1 exactly once each; within each epoch, each player's nonces are 0..n-1
+    exactly once each (fairness v2). ``players``: who made each play (a response does not say;
+    a bundle's row does)."""
     seqs = sorted(p["seq"] for p in plays)
     assert seqs == list(range(len(plays))), f"seq has gaps or duplicates: {_holes(seqs)}"
-    by_epoch: dict[int, list[int]] = {}
-    for p in plays:
-        by_epoch.setdefault(p["epoch"], []).append(p["nonce"])
-    for epoch, nonces in by_epoch.items():
+    who = players if players is not None else [p["player"] for p in plays]
+    by_player: dict[tuple[int, str], list[int]] = {}
+    for p, player in zip(plays, who, strict=True):
+        by_player.setdefault((p["epoch"], player), []).append(p["nonce"])
+    for (epoch, player), nonces in by_player.items():
         nonces.sort()
-        assert nonces == list(range(len(nonces))), f"epoch {epoch}: nonces {_holes(nonces)}"
+        assert nonces == list(range(len(nonces))), (
+            f"epoch {epoch}, player {player}: nonces {_holes(nonces)}"
+        )
 
 
 def _holes(values: list[int]) -> str:
@@ -461,7 +466,7 @@ def test_many_customers_share_the_stock_without_overselling(server: Server) -> N
         given = [c for c in coupons if c is not None]
         assert len(given) == len(set(given)), "a coupon code was given twice"
         assert len(given) == awarded["grand"] + awarded["small"]
-        _assert_gap_free(plays)
+        _assert_gap_free(plays, [job[0] for job in jobs])
 
         # From the bundle: the same story, and it verifies.
         path = server.bundle("race-stock")
@@ -544,7 +549,7 @@ def test_rotating_epochs_during_a_burst_of_plays_loses_no_play(server: Server) -
         statuses = Counter(r.status for r in results)
         assert statuses == {201: CUSTOMERS}, (statuses, f"{rotated} rotations")
         plays = [_play_of(r) for r in results]
-        _assert_gap_free(plays)
+        _assert_gap_free(plays, [f"rotator-{i:03d}" for i in range(CUSTOMERS)])
         assert rotated >= 1, "the burst ended before the epochs could rotate during it"
         report = verify_bundle(server.bundle("race-rotate"))
         assert report.plays == CUSTOMERS

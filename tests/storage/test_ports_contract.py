@@ -106,10 +106,10 @@ def test_recording_twice_keeps_the_first_epoch_and_adds_each_config_once(
     storage: Storage,
 ) -> None:
     log = storage.log
-    log.record("w", CONFIG, ZERO, [], NOW)
-    log.record("w", CONFIG, NewEpoch("1" * 64, "d" * 64), [], NOW)  # a second worker
+    log.record("w", [CONFIG], ZERO, [], NOW)
+    log.record("w", [CONFIG], NewEpoch("1" * 64, "d" * 64), [], NOW)  # a second worker
     other = ConfigRecord("b" * 64, '{"prizes":[1]}')
-    log.record("w", other, ZERO, [], NOW)
+    log.record("w", [other], ZERO, [], NOW)
     assert [e.commitment for e in log.epochs("w")] == [ZERO.commitment]
     assert log.epochs("w")[0].server_seed is None  # committed, never shown before the reveal
     snap = log.snapshot("w")
@@ -119,10 +119,10 @@ def test_recording_twice_keeps_the_first_epoch_and_adds_each_config_once(
 
 def test_a_pool_conflict_records_nothing_of_the_new_version(storage: Storage) -> None:
     log = storage.log
-    log.record("w", CONFIG, ZERO, [Pool(0, "box", ["B-1", "B-2"])], NOW)
+    log.record("w", [CONFIG], ZERO, [Pool(0, "box", ["B-1", "B-2"])], NOW)
     renamed = ConfigRecord("b" * 64, "{}")
     with pytest.raises(PoolConflict) as raised:
-        log.record("w", renamed, ZERO, [Pool(0, "gift", ["B-1", "G-9"])], NOW)
+        log.record("w", [renamed], ZERO, [Pool(0, "gift", ["B-1", "G-9"])], NOW)
     assert (raised.value.code, raised.value.held_by, raised.value.pattern) == ("B-1", "box", False)
     assert [c.config_hash for c in log.snapshot("w").configs] == [CONFIG.config_hash]
     with storage.plays.transaction() as tx:
@@ -133,7 +133,7 @@ def test_a_pool_conflict_records_nothing_of_the_new_version(storage: Storage) ->
 def test_a_play_reads_under_the_lock_and_writes_the_chain_counters_and_coupon(
     storage: Storage,
 ) -> None:
-    storage.log.record("w", CONFIG, ZERO, [Pool(0, "box", ["B-1", "B-2"])], NOW)
+    storage.log.record("w", [CONFIG], ZERO, [Pool(0, "box", ["B-1", "B-2"])], NOW)
     first = a_play(storage, key="k", coupon=GivenCoupon("B-1", "box", pooled=True))
     second = a_play(storage, coupon=GivenCoupon("T-1", "box", pooled=False))
     assert second["prev_hash"] == first["hash"] and second["seq"] == 1
@@ -155,7 +155,7 @@ def test_a_play_reads_under_the_lock_and_writes_the_chain_counters_and_coupon(
 
 
 def test_a_play_that_is_not_written_leaves_nothing(storage: Storage) -> None:
-    storage.log.record("w", CONFIG, ZERO, [], NOW)
+    storage.log.record("w", [CONFIG], ZERO, [], NOW)
     with storage.plays.transaction() as tx:
         assert tx.read(query()) is not None  # read, then refused: no write
     assert storage.log.snapshot("w").head == 0
@@ -166,7 +166,7 @@ def test_a_play_that_is_not_written_leaves_nothing(storage: Storage) -> None:
 def test_the_next_epoch_opens_once_even_when_two_workers_ask(storage: Storage) -> None:
     log = storage.log
     assert not log.open_next_epoch("w", ZERO, NOW)  # no campaign yet
-    log.record("w", CONFIG, ZERO, [], NOW)
+    log.record("w", [CONFIG], ZERO, [], NOW)
     a_play(storage)
     assert log.open_next_epoch("w", NewEpoch("1" * 64, "d" * 64), NOW, after=0)
     assert not log.open_next_epoch("w", NewEpoch("2" * 64, "e" * 64), NOW, after=0)

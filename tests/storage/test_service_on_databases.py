@@ -20,6 +20,8 @@ from service_cases import NOW
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from gamify.audit.verify import verify_bundle
+from gamify.core import fairness
 from gamify.storage.database import alembic_config, current_revision, make_engine, upgrade
 from gamify.web.state import GamifyState, build_state
 
@@ -95,7 +97,7 @@ def test_upgrading_a_database_with_plays_keeps_every_play_and_coupon(
     assert plays == 20
     assert sorted(c for (c,) in codes) == sorted(c for c in given if c is not None)
     head = ScriptDirectory.from_config(alembic_config(current.engine)).get_current_head()
-    assert current_revision(current.engine) == head == "0007"
+    assert current_revision(current.engine) == head == "0008"
     more = current.service.play(campaign, "after")
     assert more.row["seq"] == 20
 
@@ -114,3 +116,30 @@ def test_codes_taken_out_of_the_database_give_the_fallback_not_an_error(
     assert all(r.coupon is None for r in results)
     assert any(r.row["drawn"] == "box" and r.row["awarded"] == "nothing" for r in results)
     assert "no code left before its stock ran out" in caplog.text
+
+
+def test_an_epoch_from_before_v2_draws_with_v1_until_it_closes(
+    make_state: Callable[[], GamifyState], tmp_path: Path
+) -> None:
+    """The upgrade leaves the epochs there are drawing with v1 (the column's default): one epoch
+    never mixes algorithms. The next epoch draws with v2, and one bundle verifies both."""
+    current = make_state()
+    with current.engine.begin() as conn:  # as migration 0008 leaves an epoch opened before it
+        conn.execute(text("UPDATE gamify_epoch SET algorithm = 'gamify-fairness-v1'"))
+    campaign = current.registry.get("pool-wheel")
+    old = [current.service.play(campaign, who).row for who in "aba"]
+    assert [r["nonce"] for r in old] == [0, 1, 2]  # the epoch's plays, whoever plays
+    assert {r["config_hash"] for r in old} == {campaign.rules_for(fairness.V1).config_hash}
+    current.service.rotate("pool-wheel")
+    new = [current.service.play(campaign, who).row for who in "ab"]
+    assert [(r["epoch"], r["nonce"]) for r in new] == [(1, 0), (1, 0)]
+    assert {r["config_hash"] for r in new} == {campaign.rules_for(fairness.V2).config_hash}
+    assert [e.algorithm for e in current.service.epochs("pool-wheel")] == [
+        fairness.V1,
+        fairness.V2,
+    ]
+    bundle = tmp_path / "b.jsonl"
+    with bundle.open("w", encoding="utf-8") as out:
+        current.service.write_bundle("pool-wheel", out)
+    report = verify_bundle(bundle)
+    assert (report.plays, report.configs, report.unrevealed_plays) == (5, 2, 2)

@@ -609,7 +609,7 @@ def test_python_tags_are_refused_and_nothing_runs(issues: Issues, tmp_path: Path
         ((2, 7, "game"), "YAML tag not allowed; write plain values",
          "!!python/object/apply:os.system"),
         ((25, 1, "x"), "unknown key; allowed keys are id, game, title, description, timezone, "
-         "starts, ends, limits, budget, holdout, fallback, prizes", None),
+         "starts, ends, limits, budget, holdout, fairness, fallback, prizes", None),
         ((25, 4, "x"), "YAML tag not allowed; write plain values", "!custom"),
     ]  # fmt: skip
 

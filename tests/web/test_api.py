@@ -61,11 +61,18 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def seed_drawing(
-    app: Flask, prize_id: str, nonce: int, epoch: int = 0, campaign: str = WHEEL
+    app: Flask,
+    prize_id: str,
+    nonce: int,
+    customer: str,
+    epoch: int = 0,
+    campaign: str = WHEEL,
 ) -> str:
-    """A client seed whose draw at ``nonce`` is ``prize_id`` (the test reads the server seed)."""
+    """A client seed whose draw at the customer's ``nonce`` is ``prize_id`` (the test reads
+    the server seed; the epoch draws with v2, which names the player)."""
     current = state(app)
     rules = current.registry.get(campaign).rules
+    player = current.service.player(campaign, customer)
     with current.engine.connect() as conn:
         seed = conn.execute(
             select(epoch_t.c.server_seed).where(
@@ -75,7 +82,7 @@ def seed_drawing(
     target = rules.index[prize_id]
     for i in itertools.count():
         candidate = f"seed-{i}"
-        if fairness.draw(seed, campaign, candidate, nonce, rules.running) == target:
+        if fairness.draw(seed, campaign, candidate, nonce, rules.running, player) == target:
             return candidate
     raise AssertionError("unreachable")
 
@@ -208,7 +215,7 @@ def test_the_campaign_schema_is_published(client: FlaskClient) -> None:
 def test_a_play_returns_the_prize_its_coupon_and_what_is_left(
     client: FlaskClient, app: Flask, token: Callable[[str], str]
 ) -> None:
-    seed = seed_drawing(app, "ten-off", nonce=0)
+    seed = seed_drawing(app, "ten-off", 0, "alice")
     response = play(client, token("alice"), json={"client_seed": seed})
     assert response.status_code == 201
     assert response.headers["Cache-Control"] == "no-store"
@@ -537,9 +544,10 @@ def test_stock_is_never_exceeded_and_the_bundle_verifies(
 ) -> None:
     # every play draws `big` (stock 2): the first two award it, the rest get the fallback
     awarded = []
-    for nonce in range(12):
-        seed = seed_drawing(app, "big", nonce)
-        response = play(client, token(f"customer-{nonce // 3}"), json={"client_seed": seed})
+    for n in range(12):
+        customer = f"customer-{n // 3}"
+        seed = seed_drawing(app, "big", n % 3, customer)
+        response = play(client, token(customer), json={"client_seed": seed})
         assert response.status_code == 201
         record = response.get_json()["play"]
         assert record["drawn"] == "big"
@@ -565,7 +573,7 @@ def test_fairness_publishes_the_commitment_and_reveals_the_seed_after_rotation(
     before = client.get(f"{API}/campaigns/{WHEEL}/fairness")
     assert before.status_code == 200
     body = before.get_json()
-    assert body["campaign"] == WHEEL and body["algorithm"] == "gamify-fairness-v1"
+    assert body["campaign"] == WHEEL and body["algorithm"] == "gamify-fairness-v2"
     assert body["audit_url"] == f"{API}/campaigns/{WHEEL}/audit.jsonl"
     [epoch0] = body["epochs"]
     assert epoch0["epoch"] == 0 and HEX64.match(epoch0["commitment"])
@@ -583,7 +591,8 @@ def test_fairness_publishes_the_commitment_and_reveals_the_seed_after_rotation(
     assert opened["epoch"] == 1 and opened["server_seed"] is None
     # the revealed seed re-derives the play that was made under it
     rules = state(app).registry.get(WHEEL).rules
-    drawn = fairness.draw(seed, WHEEL, first["client_seed"], first["nonce"], rules.running)
+    player = state(app).service.player(WHEEL, "alice")
+    drawn = fairness.draw(seed, WHEEL, first["client_seed"], first["nonce"], rules.running, player)
     assert rules.prizes[drawn].id == first["drawn"]
 
     detail = client.get(f"{API}/campaigns/{WHEEL}").get_json()

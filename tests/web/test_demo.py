@@ -635,9 +635,9 @@ def synthetic(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
         "plays": [tuple(row) for row in plays],
         "assigned": [tuple(row) for row in assigned],
         "epochs": [
-            (e.epoch, e.opened_at, e.revealed_at is not None)
+            (e.epoch, e.opened_at, e.revealed_at is not None and e.revealed_at < today)
             for e in state(app).service.epochs(WHEEL)
-            if e.opened_at < today
+            if e.opened_at < today  # a play today closes the last by itself, after a week
         ],
     }
 
@@ -679,7 +679,8 @@ def test_the_history_is_made_once_from_its_seed(app: Flask, tmp_path: Path) -> N
     assert {row[1] for row in history["events"]} == {"order.paid", "order.refunded"}
     assert len(history["plays"]) > 300
     assert {row[1] for row in history["assigned"]} == {"treatment", "holdout"}
-    # set up on the campaign's first day, rotated every week since, the last epoch open
+    # set up on the campaign's first day, rotated every week since (its rotate_every), the
+    # last epoch open (until a play today, a week after it opened, closes it by itself)
     starts = state(app).registry.find(WHEEL).starts
     assert history["epochs"] == [(n, starts + timedelta(days=7 * n), n < 3) for n in range(4)]
     # everything is in the past, in the campaign's time order

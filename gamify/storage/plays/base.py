@@ -48,6 +48,13 @@ def replayed(
     return row, commitment
 
 
+def db_time(text: str) -> datetime:
+    """A timestamp as either driver's text gives it (PostgreSQL's with an offset, SQLite's
+    without: UTC), aware."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def write_params(write: PlayWrite) -> dict[str, Any]:
     coupon = write.coupon
     assignment = write.assignment

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
+from gamify.core.fairness import V1
 from gamify.services.ports import Locked, PlayQuery, PlayWrite
 from gamify.storage.libpq import (
     BEGIN,
@@ -41,6 +42,7 @@ from gamify.storage.plays.base import (
     INSERT_PLAY,
     STATE,
     UPDATE_STATE,
+    db_time,
     insert_assignment,
     replayed,
     write_params,
@@ -73,6 +75,13 @@ SELECT 'c' AS kind, k.scope AS a, CAST(NULL AS TEXT) AS b,
   FROM json_array_elements_text(CAST(%(scopes)s AS JSON)) AS k(scope)
 UNION ALL
 SELECT 'e', e.server_seed, e.commitment, e.epoch, e.revealed_at
+  FROM gamify_campaign s JOIN gamify_epoch e ON e.campaign = s.id AND e.epoch = s.epoch
+ WHERE s.id = %(campaign)s
+UNION ALL
+SELECT 'a', e.algorithm, NULL,
+       (SELECT value FROM gamify_counter
+         WHERE campaign = %(campaign)s AND scope = 'n:' || s.epoch || ':' || %(player)s),
+       e.opened_at
   FROM gamify_campaign s JOIN gamify_epoch e ON e.campaign = s.id AND e.epoch = s.epoch
  WHERE s.id = %(campaign)s
 UNION ALL
@@ -155,6 +164,7 @@ class PostgresPlays:
         replay = None
         seed = commitment = ""
         revealed = False
+        algorithm, opened_at, player_nonce = V1, None, 0
         for row in range(read_result.ntuples):
             kind = read_result.get_value(row, 0)
             a = text_of(read_result.get_value(row, 1))
@@ -166,6 +176,9 @@ class PostgresPlays:
             elif kind == b"e":
                 seed, commitment = a, text_of(read_result.get_value(row, 2))
                 revealed = read_result.get_value(row, 4) is not None
+            elif kind == b"a":
+                algorithm, player_nonce = a, int_of(n)
+                opened_at = db_time(text_of(read_result.get_value(row, 4)))
             elif kind == b"i":
                 replay = int_of(n)
             elif kind == b"p":
@@ -185,6 +198,9 @@ class PostgresPlays:
             replay_seq=replay,
             pool_codes=pools,
             taken_codes=frozenset(taken),
+            algorithm=algorithm,
+            opened_at=opened_at,
+            player_nonce=player_nonce,
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:

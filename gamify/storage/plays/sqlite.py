@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gamify.core.play import nonce_scope
 from gamify.services.ports import Locked, PlayQuery, PlayWrite
 from gamify.storage.plays.base import (
     BUMP,
     INSERT_PLAY,
     STATE,
     UPDATE_STATE,
+    db_time,
     insert_assignment,
     replayed,
     write_params,
@@ -49,9 +51,10 @@ class SqlitePlays:
         if state is None:
             return None
         epoch = conn.execute(
-            "SELECT server_seed, commitment, revealed_at FROM gamify_epoch "
-            "WHERE campaign = ? AND epoch = ?",
-            (c, state[2]),
+            "SELECT server_seed, commitment, revealed_at, algorithm, opened_at, "
+            "(SELECT value FROM gamify_counter WHERE campaign = ? AND scope = ?) "
+            "FROM gamify_epoch WHERE campaign = ? AND epoch = ?",
+            (c, nonce_scope(state[2], query.player), c, state[2]),
         ).fetchone()
         params: dict[str, Any] = {"campaign": c}
         counts: dict[str, int] = {}
@@ -82,7 +85,7 @@ class SqlitePlays:
                 pools[prize] = code[0]
         taken = self.taken_codes(c, query.candidate_codes)
         next_seq, head_hash, number, next_nonce, spent = state
-        seed, commitment, revealed_at = epoch
+        seed, commitment, revealed_at, algorithm, opened_at, player_nonce = epoch
         return Locked(
             next_seq=next_seq,
             head_hash=head_hash,
@@ -96,6 +99,9 @@ class SqlitePlays:
             replay_seq=replay,
             pool_codes=pools,
             taken_codes=taken,
+            algorithm=algorithm,
+            opened_at=db_time(opened_at),
+            player_nonce=player_nonce or 0,
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:
