@@ -56,7 +56,7 @@ from gamify.campaigns.loader import load_campaign
 from gamify.core.campaign import Campaign
 from gamify.core.chain import PLAY_COLUMNS
 from gamify.core.coupons import ALPHABET, make_code
-from gamify.core.play import Head, decide, limit_scopes
+from gamify.core.play import Head, decide, limit_scopes, nonce_scope
 from gamify.core.rules import parse_utc
 from gamify.storage.database import make_engine, writing
 from gamify.storage.tables import campaign_t, counter_t, epoch_t
@@ -352,8 +352,15 @@ class _Chain:
         campaign, head = self.campaign, self.head
         player = self.players[self.rng.randrange(len(self.players))]
         limits = limit_scopes(campaign, player, at)
+        nonce = self.counts.get(nonce_scope(head.epoch, player), 0)  # v2: the player's own
         decision = decide(
-            campaign, head, self.counts, limits, player, f"stored-{head.next_seq}", at
+            campaign,
+            replace(head, player_nonce=nonce),
+            self.counts,
+            limits,
+            player,
+            f"stored-{head.next_seq}",
+            at,
         )
         row, prize = decision.row, decision.awarded
         code = coupon = None
@@ -390,11 +397,11 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
         state = conn.execute(
             select(campaign_t).where(campaign_t.c.id == campaign.id).with_for_update()
         ).one()
-        seed = conn.execute(
-            select(epoch_t.c.server_seed).where(
+        seed, algorithm = conn.execute(
+            select(epoch_t.c.server_seed, epoch_t.c.algorithm).where(
                 epoch_t.c.campaign == campaign.id, epoch_t.c.epoch == state.epoch
             )
-        ).scalar_one()
+        ).one()
         scopes = select(counter_t.c.scope, counter_t.c.value)
         counters = {
             r.scope: r.value
@@ -409,6 +416,7 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
                 next_nonce=state.next_nonce,
                 server_seed=seed,
                 spent_total_cents=state.spent_total_cents,
+                algorithm=algorithm,
             ),
             counts=counters,
             players=players,
