@@ -346,6 +346,7 @@ class _Chain:
     rng: random.Random = field(default_factory=lambda: random.Random(20261127))
     bumps: Counter[str] = field(default_factory=Counter)
     used: set[str] = field(default_factory=set)
+    nodes: list[tuple[str, int, int, bytes]] = field(default_factory=list)  # the Merkle tree's
 
     def next(self, at: datetime) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
         """(play row, coupon row or None) for one play at ``at``."""
@@ -376,7 +377,9 @@ class _Chain:
             head_hash=row["hash"],
             next_nonce=decision.next_nonce,
             spent_total_cents=decision.spent_total_cents,
+            tree=decision.tree,
         )
+        self.nodes.extend((campaign.id, *node) for node in decision.nodes)
         return (campaign.id, *(row[c] for c in PLAY_ORDER), code), coupon
 
 
@@ -417,6 +420,7 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
                 server_seed=seed,
                 spent_total_cents=state.spent_total_cents,
                 algorithm=algorithm,
+                tree=state.tree or b"",
             ),
             counts=counters,
             players=players,
@@ -436,6 +440,8 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
             _bulk(raw, pg, "gamify_play", play_cols, [play for play, _ in made])
             coupons = [coupon for _, coupon in made if coupon is not None]
             _bulk(raw, pg, "gamify_coupon", "campaign, code, prize, seq", coupons)
+            _bulk(raw, pg, "gamify_tree_node", "campaign, level, idx, hash", chain.nodes)
+            chain.nodes.clear()
         insert = (postgresql.insert if pg else sqlite.insert)(counter_t)
         items = list(chain.bumps.items())
         for start in range(0, len(items), 5000):
@@ -458,6 +464,7 @@ def store_plays(engine: Engine, campaign: Campaign, secret: str, count: int) -> 
                 head_hash=chain.head.head_hash,
                 next_nonce=chain.head.next_nonce,
                 spent_total_cents=chain.head.spent_total_cents,
+                tree=chain.head.tree,
             )
         )
     with engine.connect() as conn:  # fresh statistics, as autovacuum would give a live table

@@ -60,6 +60,8 @@ class _Campaign:
     counters: dict[str, int] = field(default_factory=dict)
     plays: list[dict[str, Any]] = field(default_factory=list)
     idempotency: dict[tuple[str, str], int] = field(default_factory=dict)
+    tree: bytes = b""
+    nodes: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
 
 class MemoryLog:
@@ -163,6 +165,18 @@ class MemoryLog:
                 for e in (state.epochs if state else [])
             ]
 
+    def tree_head(self, campaign: str) -> tuple[int, bytes]:
+        with self.lock:
+            state = self.campaigns.get(campaign)
+            return (state.next_seq, state.tree) if state else (0, b"")
+
+    def tree_nodes(
+        self, campaign: str, nodes: Collection[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        with self.lock:
+            stored = self.campaigns[campaign].nodes if campaign in self.campaigns else {}
+            return {node: stored[node] for node in nodes if node in stored}
+
     def counters(self, campaign: str, scopes: Sequence[str]) -> dict[str, int]:
         with self.lock:
             counters = self.campaigns[campaign].counters if campaign in self.campaigns else {}
@@ -234,6 +248,7 @@ class MemoryTransaction:
             algorithm=epoch["algorithm"],
             opened_at=epoch["opened_at"],
             player_nonce=state.counters.get(nonce_scope(state.epoch, query.player), 0),
+            tree=state.tree,
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:
@@ -250,6 +265,8 @@ class MemoryTransaction:
         state.plays.append(dict(row))
         state.next_seq, state.head_hash = row["seq"] + 1, row["hash"]
         state.next_nonce, state.spent_total_cents = write.next_nonce, write.spent_total_cents
+        state.tree = write.tree
+        state.nodes.update({(level, index): digest for level, index, digest in write.nodes})
         if write.idempotency_key is not None:
             state.idempotency[(row["player"], write.idempotency_key)] = row["seq"]
         coupon = write.coupon

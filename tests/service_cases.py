@@ -456,3 +456,48 @@ def test_a_challenge_is_completed_by_events_and_a_quiz_and_rewarded_once(
     assert not service.answer_quiz(challenge, "zoe", "quiz", [1]).passed
     with pytest.raises(LimitReached):  # its one attempt is used
         service.answer_quiz(challenge, "zoe", "quiz", [0])
+
+
+def test_the_logs_tree_gives_proofs_that_check_against_the_bundles_rows(
+    make_state: MakeState, tmp_path: Path
+) -> None:
+    """Every play appends its leaf to the campaign's Merkle tree (CONTRACT §12): the root at
+    each size is the bundle's, and inclusion and consistency proofs verify against it."""
+    from gamify.core import merkle
+    from gamify.core.canonical import canonical_json
+    from gamify.services.log_proofs import ProofOutOfRange
+
+    current = make_state()
+    campaign = current.registry.get("pool-wheel")
+    assert current.service.tree_root("pool-wheel") == (0, merkle.EMPTY_ROOT)
+    for i in range(13):
+        current.service.play(campaign, f"c{i % 4}")
+    bundle = tmp_path / "b.jsonl"
+    with bundle.open("w", encoding="utf-8") as out:
+        current.service.write_bundle("pool-wheel", out)
+    rows = [json.loads(line) for line in bundle.read_text().splitlines()]
+    leaves = [
+        merkle.leaf_hash(canonical_json({k: v for k, v in r.items() if k != "type"}))
+        for r in rows
+        if r["type"] == "play"
+    ]
+    assert current.service.tree_root("pool-wheel") == (13, merkle.root_of(leaves))
+    assert verify_bundle(bundle).root == merkle.root_of(leaves).hex()
+    for size in (1, 6, 8, 13):
+        _, root = current.service.tree_root("pool-wheel", size)
+        assert root == merkle.root_of(leaves[:size])
+        for seq in range(size):
+            proof = current.service.inclusion("pool-wheel", seq, size)
+            assert proof.leaf_hash == leaves[seq] and proof.root == root
+            assert merkle.verify_inclusion(leaves[seq], seq, size, proof.hashes, root)
+        for old in range(1, size + 1):
+            hashes = current.service.consistency("pool-wheel", old, size)
+            old_root = merkle.root_of(leaves[:old])
+            assert merkle.verify_consistency(old, size, old_root, root, hashes)
+    for bad in [lambda: current.service.inclusion("pool-wheel", 13, 13),
+                lambda: current.service.inclusion("pool-wheel", 0, 14),
+                lambda: current.service.consistency("pool-wheel", 0, 5),
+                lambda: current.service.consistency("pool-wheel", 6, 5),
+                lambda: current.service.consistency("pool-wheel", 1, 14)]:  # fmt: skip
+        with pytest.raises(ProofOutOfRange):
+            bad()

@@ -47,18 +47,36 @@ class Frontier:
     leaves, largest first. Enough to append and to compute the root in O(log n) memory, which is
     what a verifier streaming a million-play bundle keeps."""
 
-    def __init__(self) -> None:
-        self.size = 0
-        self._hashes: list[bytes] = []
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        _check_size(size, "size")
+        if len(hashes) != size.bit_count() or any(len(h) != HASH_SIZE for h in hashes):
+            raise ValueError(f"a tree of {size} leaves has {size.bit_count()} frontier hashes")
+        self.size = size
+        self._hashes = list(hashes)
 
-    def append(self, leaf: bytes) -> None:
+    @classmethod
+    def from_bytes(cls, size: int, packed: bytes) -> Frontier:
+        """The frontier a store kept as :meth:`to_bytes`."""
+        hashes = [packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)]
+        return cls(size, hashes)
+
+    def to_bytes(self) -> bytes:
+        """The hashes, largest subtree first, concatenated: 32 bytes per set bit of the size."""
+        return b"".join(self._hashes)
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf; the nodes ``(level, index, hash)`` it completes (as :func:`appended`)."""
         _check_leaf(leaf)
-        merged, carry = leaf, self.size
-        while carry & 1:
+        index = self.size
+        nodes = [(0, index, leaf)]
+        merged, level = leaf, 0
+        while index & 1:
             merged = node_hash(self._hashes.pop(), merged)
-            carry >>= 1
+            level, index = level + 1, index >> 1
+            nodes.append((level, index, merged))
         self._hashes.append(merged)
         self.size += 1
+        return nodes
 
     def root(self) -> bytes:
         return _fold(self._hashes)

@@ -16,8 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from gamify.core import fairness
+from gamify.core import fairness, merkle
 from gamify.core.campaign import Campaign, Prize
+from gamify.core.canonical import canonical_json
 from gamify.core.chain import chain_row
 from gamify.core.errors import LimitReached
 from gamify.core.periods import local_date, period_end, period_key
@@ -141,6 +142,7 @@ class Head:
     spent_total_cents: int
     algorithm: str = fairness.V1
     player_nonce: int = 0  # v2: the player's plays in the epoch so far
+    tree: bytes = b""  # the Merkle tree's frontier over the next_seq plays (merkle.Frontier)
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ class Decision:
     next_nonce: int
     spent_total_cents: int
     ran_out: bool = False  # the prize the rules gave had no coupon left: the fallback instead
+    tree: bytes = b""  # the frontier with this play's leaf appended
+    nodes: tuple[tuple[int, int, bytes], ...] = ()  # the tree's nodes this play completes
 
 
 def decide(
@@ -204,6 +208,8 @@ def decide(
         bumps[nonce_scope(head.epoch, player)] = 1
     if awarded.value:
         bumps[spend_scope(campaign, now)] = cents(awarded.value)
+    frontier = merkle.Frontier.from_bytes(head.next_seq, head.tree)
+    nodes = frontier.append(merkle.leaf_hash(canonical_json(row)))  # CONTRACT §12's leaf
     return Decision(
         row=row,
         drawn=campaign.prize(drawn.id),
@@ -212,4 +218,6 @@ def decide(
         next_nonce=head.next_nonce + 1,
         spent_total_cents=head.spent_total_cents + cents(awarded.value),
         ran_out=ran_out,
+        tree=frontier.to_bytes(),
+        nodes=tuple(nodes),
     )

@@ -203,6 +203,7 @@ class PlayCases:
             spent_total_cents=found.spent_total_cents,
             algorithm=found.algorithm,
             player_nonce=found.player_nonce,
+            tree=found.tree,
         )
         decision = decide(
             campaign,
@@ -236,6 +237,8 @@ class PlayCases:
                 idempotency_key=idempotency_key,
                 coupon=coupon,
                 assignment=assignment,
+                tree=decision.tree,
+                nodes=decision.nodes,
             )
         )
         counts.update({k: counts.get(k, 0) + v for k, v in bumps.items()})

@@ -135,6 +135,7 @@ class Locked:
     algorithm: str = V1  # the open epoch's
     opened_at: datetime | None = None  # the open epoch's
     player_nonce: int = 0  # v2: the player's next nonce in the open epoch
+    tree: bytes = b""  # the Merkle tree's frontier over the next_seq plays (CONTRACT §12)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ class PlayWrite:
     idempotency_key: str | None = None
     coupon: GivenCoupon | None = None
     assignment: Assignment | None = None  # the customer's group, recorded if it is not yet
+    tree: bytes = b""  # the Merkle tree's new frontier
+    nodes: Sequence[tuple[int, int, bytes]] = ()  # (level, index, hash): the nodes completed
 
 
 class PlayTransaction(Protocol):
@@ -208,6 +211,17 @@ class CampaignLog(Protocol):
         the campaign has no state yet (or ``after`` is closed already)."""
 
     def epochs(self, campaign: str) -> list[EpochInfo]: ...
+
+    def tree_head(self, campaign: str) -> tuple[int, bytes]:
+        """The Merkle tree over the campaign's plays: its size (the plays so far) and frontier
+        (``merkle.Frontier.to_bytes``), read together."""
+        ...
+
+    def tree_nodes(
+        self, campaign: str, nodes: Collection[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """The stored hashes of the complete subtrees ``(level, index)`` asked for."""
+        ...
 
     def counters(self, campaign: str, scopes: Sequence[str]) -> dict[str, int]: ...
 

@@ -12,6 +12,7 @@ from gamify.services.audience import AudienceCases
 from gamify.services.bundles import BundleCases
 from gamify.services.campaigns import CampaignCases
 from gamify.services.challenges import ChallengeCases
+from gamify.services.log_proofs import ProofCases
 from gamify.services.loyalty import LoyaltyCases
 from gamify.services.plays import PlayCases
 from gamify.services.ports import (
@@ -34,6 +35,7 @@ class Service(
     CampaignCases,
     PlayCases,
     BundleCases,
+    ProofCases,
     AudienceCases,
     ChallengeCases,
     LoyaltyCases,

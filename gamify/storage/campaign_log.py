@@ -8,11 +8,11 @@ campaign lock first, as plays do: an advisory lock on PostgreSQL, the database's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, tuple_, update
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
 from gamify.core.fairness import V2
@@ -33,6 +33,7 @@ from gamify.storage.tables import (
     coupon_t,
     epoch_t,
     play_t,
+    tree_t,
 )
 
 AWARDS_COUNTED = "awards-counted"
@@ -128,6 +129,26 @@ class SqlCampaignLog:
     def epochs(self, campaign: str) -> list[EpochInfo]:
         with self.engine.connect() as conn:
             return _epochs(conn, campaign)
+
+    def tree_head(self, campaign: str) -> tuple[int, bytes]:
+        with self.engine.connect() as conn:
+            head = conn.execute(
+                select(campaign_t.c.next_seq, campaign_t.c.tree).where(campaign_t.c.id == campaign)
+            ).first()
+        return (head.next_seq, bytes(head.tree or b"")) if head is not None else (0, b"")
+
+    def tree_nodes(
+        self, campaign: str, nodes: Collection[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """One query on the primary key (a proof at any size asks for a few dozen nodes)."""
+        if not nodes:
+            return {}
+        query = select(tree_t.c.level, tree_t.c.idx, tree_t.c.hash).where(
+            tree_t.c.campaign == campaign,
+            tuple_(tree_t.c.level, tree_t.c.idx).in_(sorted(set(nodes))),
+        )
+        with self.engine.connect() as conn:
+            return {(r.level, r.idx): bytes(r.hash) for r in conn.execute(query)}
 
     def counters(self, campaign: str, scopes: Sequence[str]) -> dict[str, int]:
         if not scopes:

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    Table,
+    Text,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from gamify.core.fairness import V2
@@ -41,6 +51,21 @@ class CampaignState(SQLModel, table=True):
     spent_total_cents: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, default=0)
     )
+    # The Merkle tree's frontier over the next_seq plays (gamify.core.merkle.Frontier.to_bytes):
+    # a play appends its leaf from it without reading the node table. NULL: no play yet.
+    tree: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class TreeNode(SQLModel, table=True):
+    """A complete subtree of a campaign's Merkle tree (CONTRACT §12): node (level, idx) hashes
+    the plays [idx * 2**level, (idx + 1) * 2**level). Written once, by the play that completes
+    it; a proof at any size reads O(log n) of them."""
+
+    __tablename__ = "gamify_tree_node"
+    campaign: str = Field(primary_key=True, max_length=64)
+    level: int = Field(primary_key=True, sa_type=SmallInteger)
+    idx: int = Field(sa_column_kwargs={"primary_key": True}, sa_type=BigInteger)
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class EpochRow(SQLModel, table=True):
@@ -126,6 +151,7 @@ coupon_t: Table = CouponRow.__table__  # type: ignore[attr-defined]
 epoch_t: Table = EpochRow.__table__  # type: ignore[attr-defined]
 idem_t: Table = IdempotencyRow.__table__  # type: ignore[attr-defined]
 play_t: Table = PlayRow.__table__  # type: ignore[attr-defined]
+tree_t: Table = TreeNode.__table__  # type: ignore[attr-defined]
 
 
 class EventRow(SQLModel, table=True):

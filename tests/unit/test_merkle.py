@@ -701,3 +701,27 @@ def test_any_consistency_proof_verifies_and_a_rewritten_past_breaks_it(
     rewritten = data.draw(st.integers(0, old - 1))
     history = [*entries[:rewritten], b"rewritten", *entries[rewritten + 1 : old]]
     assert not verify_consistency(old, new, ref_mth(history), r2, proof)
+
+
+@given(st.integers(0, 300))
+@settings(max_examples=40, deadline=None)
+def test_a_stored_frontier_appends_the_nodes_the_storage_model_names(size: int) -> None:
+    """What a play appends from the frontier kept in its campaign's row: the same nodes as
+    :func:`merkle.appended` reading the node table, and the same root after."""
+    leaves = [leaf_hash(str(i).encode()) for i in range(size + 1)]
+    stored: dict[tuple[int, int], bytes] = {}
+    frontier = Frontier()
+    for i, leaf in enumerate(leaves[:size]):
+        for level, index, digest in frontier.append(leaf):
+            stored[(level, index)] = digest
+        assert frontier.root() == root(i + 1, lambda lv, ix: stored[(lv, ix)])
+    kept = Frontier.from_bytes(size, frontier.to_bytes())
+    assert len(frontier.to_bytes()) == 32 * size.bit_count()
+    expected = appended(size, leaves[size], lambda lv, ix: stored[(lv, ix)])
+    assert kept.append(leaves[size]) == expected
+    assert kept.root() == root_of(leaves)
+
+
+def test_a_frontier_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="a tree of 3 leaves has 2 frontier hashes"):
+        Frontier.from_bytes(3, b"\x00" * 32)

@@ -17,7 +17,9 @@ from typing import Any
 from gamify.core.chain import PLAY_COLUMNS
 from gamify.services.ports import PlayWrite
 
-STATE = "SELECT next_seq, head_hash, epoch, next_nonce, spent_total_cents FROM gamify_campaign"
+STATE = (
+    "SELECT next_seq, head_hash, epoch, next_nonce, spent_total_cents, tree FROM gamify_campaign"
+)
 _REPLAYED_PLAY = (
     f"SELECT {', '.join(PLAY_COLUMNS)}, coupon FROM gamify_play "
     "WHERE campaign = %(campaign)s AND seq = %(seq)s"
@@ -29,10 +31,17 @@ INSERT_PLAY = (
     f"INSERT INTO gamify_play ({', '.join(PLAY_COLUMNS)}, coupon) "
     f"VALUES ({', '.join(f'%({c})s' for c in (*PLAY_COLUMNS, 'coupon'))})"
 )
-UPDATE_STATE = (
-    "UPDATE gamify_campaign SET next_seq = %(next_seq)s, head_hash = %(hash)s, "
-    "next_nonce = %(next_nonce)s, spent_total_cents = %(spent)s WHERE id = %(campaign)s"
-)
+
+
+def update_state(tree: str) -> str:
+    """The campaign's new head; ``tree`` is the dialect's expression of the frontier."""
+    return (
+        "UPDATE gamify_campaign SET next_seq = %(next_seq)s, head_hash = %(hash)s, "
+        f"next_nonce = %(next_nonce)s, spent_total_cents = %(spent)s, tree = {tree} "
+        "WHERE id = %(campaign)s"
+    )
+
+
 BUMP = "ON CONFLICT (campaign, scope) DO UPDATE SET value = gamify_counter.value + excluded.value"
 
 

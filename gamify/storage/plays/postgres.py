@@ -41,10 +41,10 @@ from gamify.storage.plays.base import (
     BUMP,
     INSERT_PLAY,
     STATE,
-    UPDATE_STATE,
     db_time,
     insert_assignment,
     replayed,
+    update_state,
     write_params,
 )
 
@@ -105,7 +105,11 @@ WRITE = Statement.of(
     "write",
     f"""\
 WITH play AS ({INSERT_PLAY}),
-head AS ({UPDATE_STATE}),
+head AS ({update_state("decode(%(tree)s, 'hex')")}),
+tree AS (
+  INSERT INTO gamify_tree_node (campaign, level, idx, hash)
+  SELECT %(campaign)s, CAST(n->>0 AS SMALLINT), CAST(n->>1 AS BIGINT), decode(n->>2, 'hex')
+    FROM json_array_elements(CAST(%(nodes)s AS JSON)) AS n),
 assign AS ({insert_assignment("CAST(%(assign_at)s AS TIMESTAMP) AT TIME ZONE 'UTC'")}),
 idem AS (
   INSERT INTO gamify_idempotency (campaign, player, key, seq)
@@ -155,8 +159,8 @@ class PostgresPlays:
         state_result, read_result = results[2], results[3]
         if state_result.ntuples == 0:
             return None
-        next_seq, head_hash, epoch, next_nonce, spent = (
-            state_result.get_value(0, i) for i in range(5)
+        next_seq, head_hash, epoch, next_nonce, spent, tree = (
+            state_result.get_value(0, i) for i in range(6)
         )
         counts: dict[str, int] = {}
         pools: dict[str, str] = {}
@@ -201,6 +205,7 @@ class PostgresPlays:
             algorithm=algorithm,
             opened_at=opened_at,
             player_nonce=player_nonce,
+            tree=bytes.fromhex(text_of(tree)[2:]),  # bytea's text form: \x and hex
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:
@@ -216,6 +221,8 @@ class PostgresPlays:
     def write(self, write: PlayWrite) -> None:
         params = write_params(write)
         params["bumps"] = json.dumps(write.bumps)
+        params["tree"] = write.tree.hex()
+        params["nodes"] = json.dumps([[lv, ix, digest.hex()] for lv, ix, digest in write.nodes])
         self.pipeline.run([WRITE, COMMIT, FLUSH], params)  # FLUSH: its own transaction
 
     def end(self) -> None:

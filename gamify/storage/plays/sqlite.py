@@ -13,10 +13,10 @@ from gamify.storage.plays.base import (
     BUMP,
     INSERT_PLAY,
     STATE,
-    UPDATE_STATE,
     db_time,
     insert_assignment,
     replayed,
+    update_state,
     write_params,
 )
 
@@ -33,7 +33,7 @@ def _sqlite(sql: str) -> str:
 
 
 _SQLITE_INSERT_PLAY = _sqlite(INSERT_PLAY)
-_SQLITE_UPDATE_STATE = _sqlite(UPDATE_STATE)
+_SQLITE_UPDATE_STATE = _sqlite(update_state("%(tree)s"))
 _SQLITE_INSERT_ASSIGNMENT = _sqlite(insert_assignment("%(assign_at)s"))
 
 
@@ -84,7 +84,7 @@ class SqlitePlays:
             if code is not None:
                 pools[prize] = code[0]
         taken = self.taken_codes(c, query.candidate_codes)
-        next_seq, head_hash, number, next_nonce, spent = state
+        next_seq, head_hash, number, next_nonce, spent, tree = state
         seed, commitment, revealed_at, algorithm, opened_at, player_nonce = epoch
         return Locked(
             next_seq=next_seq,
@@ -102,6 +102,7 @@ class SqlitePlays:
             algorithm=algorithm,
             opened_at=db_time(opened_at),
             player_nonce=player_nonce or 0,
+            tree=tree or b"",
         )
 
     def taken_codes(self, campaign: str, codes: Sequence[str]) -> frozenset[str]:
@@ -121,8 +122,13 @@ class SqlitePlays:
     def write(self, write: PlayWrite) -> None:
         conn = self.conn
         params = write_params(write)
+        params["tree"] = write.tree
         conn.execute(_SQLITE_INSERT_PLAY, params)
         conn.execute(_SQLITE_UPDATE_STATE, params)
+        conn.executemany(
+            "INSERT INTO gamify_tree_node (campaign, level, idx, hash) VALUES (?, ?, ?, ?)",
+            [(write.row["campaign"], *node) for node in write.nodes],
+        )
         if write.assignment is not None:
             conn.execute(_SQLITE_INSERT_ASSIGNMENT, params)
         if write.idempotency_key is not None:

@@ -1,0 +1,88 @@
+"""The Merkle log read back (CONTRACT §12): roots, inclusion and consistency proofs.
+
+Each play stores the complete subtrees it finishes, and the campaign's row keeps the tree's
+frontier, so any root or proof is a fold of O(log n) stored hashes fetched in one query: the
+same cost at ten million plays as at a thousand. Stored nodes never change, and the tree only
+grows, so a proof against a size already reached stays valid whatever plays come after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gamify.core import merkle
+from gamify.core.errors import InvalidRequest
+from gamify.services.ports import CampaignLog
+
+
+class ProofOutOfRange(InvalidRequest):
+    """A proof asked for a tree the log has not reached, or a play beyond its tree."""
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    seq: int
+    size: int
+    leaf_hash: bytes
+    hashes: list[bytes]
+    root: bytes
+
+
+class ProofCases:
+    log: CampaignLog
+
+    def tree_size(self, campaign_id: str) -> int:
+        return self.log.tree_head(campaign_id)[0]
+
+    def tree_root(self, campaign_id: str, size: int | None = None) -> tuple[int, bytes]:
+        """The size asked for (by default the tree's now) and the root at that size."""
+        current, frontier = self.log.tree_head(campaign_id)
+        if size is None or size == current:
+            return current, merkle.Frontier.from_bytes(current, frontier).root()
+        self._within(size, current)
+        return size, merkle.root(size, self._nodes(campaign_id, merkle.root_nodes(size)))
+
+    def inclusion(self, campaign_id: str, seq: int, size: int | None = None) -> InclusionProof:
+        """The play ``seq`` in the tree of ``size`` plays (by default all there are now)."""
+        size, root = self.tree_root(campaign_id, size)
+        if not 0 <= seq < size:
+            raise ProofOutOfRange(
+                f"seq must be a play of the tree: 0 to {size - 1} for size {size}"
+                if size
+                else "the log has no plays yet"
+            )
+        wanted = [(0, seq), *merkle.inclusion_nodes(seq, size)]
+        get = self._nodes(campaign_id, wanted)
+        return InclusionProof(seq, size, get(0, seq), merkle.inclusion_proof(seq, size, get), root)
+
+    def consistency(self, campaign_id: str, old: int, new: int) -> list[bytes]:
+        """RFC 9162's proof that the tree of ``old`` plays is a prefix of the tree of ``new``."""
+        current = self.tree_size(campaign_id)
+        self._within(new, current)
+        if not 0 < old <= new:
+            raise ProofOutOfRange(
+                f"from must be between 1 and to ({new}): a proof from the empty tree proves "
+                "nothing, and a tree cannot shrink"
+            )
+        get = self._nodes(campaign_id, merkle.consistency_nodes(old, new))
+        return merkle.consistency_proof(old, new, get)
+
+    @staticmethod
+    def _within(size: int, current: int) -> None:
+        if not 0 <= size <= current:
+            raise ProofOutOfRange(
+                f"the log's tree has {current} plays: a size from 0 to {current} (got {size})"
+            )
+
+    def _nodes(self, campaign_id: str, wanted: list[merkle.Node]) -> merkle.Get:
+        found = self.log.tree_nodes(campaign_id, wanted)
+
+        def get(level: int, index: int) -> bytes:
+            try:
+                return found[(level, index)]
+            except KeyError:
+                raise RuntimeError(
+                    f"the Merkle tree of {campaign_id} lacks its node ({level}, {index})"
+                ) from None
+
+        return get
