@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from gamify.cli.commands import FLASK_COMMANDS
 from gamify.web import blueprint
 from gamify.web.api_events import track
+from gamify.web.log_key import log_signer
 from gamify.web.state import DEFAULT_MAX_BODY, Settings, build_state, state
 
 
@@ -38,6 +39,8 @@ class Gamify:
         config.setdefault("GAMIFY_EVENTS_KEY", None)
         config.setdefault("GAMIFY_TOKEN_MAX_AGE", 86400)
         config.setdefault("GAMIFY_MAX_BODY", DEFAULT_MAX_BODY)
+        config.setdefault("GAMIFY_SIGNING_KEY", None)
+        config.setdefault("GAMIFY_LOG_HOST", config.get("SERVER_NAME"))
         config.setdefault("GAMIFY_AUTO_UPGRADE", True)
         secret = config["GAMIFY_SECRET_KEY"] or app.secret_key
         if not secret:
@@ -61,6 +64,9 @@ class Gamify:
             secret=secret,
             settings=settings,
             start=False,  # the store starts even with its database away: the API answers 503
+            signer=log_signer(
+                config["GAMIFY_SIGNING_KEY"], Path(app.instance_path), config["GAMIFY_LOG_HOST"]
+            ),
         )
         for command in FLASK_COMMANDS:  # `flask gamify …`: the same commands as `gamify …`
             blueprint.cli.add_command(command)

@@ -105,6 +105,7 @@ def make_app(root: Path, campaigns: Path, **config: Any) -> Flask:
         GAMIFY_DATABASE_URL=f"sqlite:///{root / 'gamify.sqlite3'}",
         GAMIFY_CAMPAIGNS=str(campaigns),
         GAMIFY_ALLOWED_ORIGINS=[ORIGIN],
+        GAMIFY_LOG_HOST="shop.test",
     )
     app.config.update(config)
     Gamify(app)

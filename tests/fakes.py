@@ -44,6 +44,7 @@ from gamify.services.ports import (
     Pool,
     PoolConflict,
     Span,
+    StoredCheckpoint,
 )
 
 
@@ -69,6 +70,7 @@ class MemoryLog:
 
     def __init__(self) -> None:
         self.campaigns: dict[str, _Campaign] = {}
+        self.checkpoints: dict[str, dict[int, StoredCheckpoint]] = {}
         self.lock = threading.RLock()
 
     def record(
@@ -164,6 +166,15 @@ class MemoryLog:
                 )
                 for e in (state.epochs if state else [])
             ]
+
+    def latest_checkpoint(self, campaign: str) -> StoredCheckpoint | None:
+        with self.lock:
+            kept = self.checkpoints.get(campaign, {})
+            return kept[max(kept)] if kept else None
+
+    def add_checkpoint(self, campaign: str, checkpoint: StoredCheckpoint) -> None:
+        with self.lock:
+            self.checkpoints.setdefault(campaign, {}).setdefault(checkpoint.size, checkpoint)
 
     def tree_head(self, campaign: str) -> tuple[int, bytes]:
         with self.lock:

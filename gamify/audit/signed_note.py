@@ -152,3 +152,17 @@ def verify_with(note: str | bytes, key_text: str) -> Checkpoint:
             if key_hash(signature.name, raw) == signature.key_id:
                 return verify(note, verifier_key(signature.name, raw))
     raise CheckpointError("the note has no signature by this public key")
+
+
+class LogSigner:
+    """The key a log signs its checkpoints with, under its note name (``<host>/gamify``)."""
+
+    def __init__(self, private_key: Ed25519PrivateKey, name: str) -> None:
+        check_key_name(name)
+        self.private_key = private_key
+        self.name = name
+        self.public_key = public_key_bytes(private_key)
+        self.vkey = verifier_key(name, self.public_key)
+
+    def sign(self, body: str) -> str:
+        return sign(body, self.name, self.private_key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from gamify.core import fairness
 from gamify.core.campaign import Campaign
@@ -19,6 +20,7 @@ from gamify.services.ports import (
     NewEpoch,
     Pool,
     PoolConflict,
+    StoredCheckpoint,
 )
 
 Clock = Callable[[], datetime]
@@ -84,14 +86,23 @@ class CampaignCases:
             self.open_epoch_after(campaign.id, last[0].epoch)
 
     def rotate(self, campaign_id: str) -> EpochInfo:
-        """Close the open epoch, reveal its seed, and open the next one."""
+        """Close the open epoch, reveal its seed, and open the next one; the log signs a
+        checkpoint of its tree as the seed is revealed."""
         if not self.log.open_next_epoch(campaign_id, new_epoch(), self.clock()):
             raise NotFound(f"campaign {campaign_id!r} has no plays or epochs yet")
+        self.checkpoint(campaign_id)
         return self.epochs(campaign_id)[-1]
 
     def open_epoch_after(self, campaign_id: str, epoch: int) -> None:
         """Open the epoch after ``epoch``, unless another worker did already."""
-        self.log.open_next_epoch(campaign_id, new_epoch(), self.clock(), after=epoch)
+        if self.log.open_next_epoch(campaign_id, new_epoch(), self.clock(), after=epoch):
+            self.checkpoint(campaign_id)
+
+    if TYPE_CHECKING:  # ProofCases, beside this class in the Service
+
+        def checkpoint(
+            self, campaign_id: str, *, fresh: bool = True
+        ) -> StoredCheckpoint | None: ...
 
     def epochs(self, campaign_id: str) -> list[EpochInfo]:
         return self.log.epochs(campaign_id)

@@ -8,11 +8,16 @@ grows, so a proof against a size already reached stays valid whatever plays come
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from gamify.core import merkle
+from gamify.core.checkpoint import Checkpoint
 from gamify.core.errors import InvalidRequest
-from gamify.services.ports import CampaignLog
+from gamify.services.ports import CampaignLog, Signer, StoredCheckpoint
+
+CHECKPOINT_EVERY = timedelta(seconds=60)
 
 
 class ProofOutOfRange(InvalidRequest):
@@ -30,6 +35,46 @@ class InclusionProof:
 
 class ProofCases:
     log: CampaignLog
+    clock: Callable[[], datetime]
+    signer: Signer | None
+    _checked_at: dict[str, datetime]
+
+    # -- signed checkpoints ---------------------------------------------------------------
+
+    def checkpoint(self, campaign_id: str, *, fresh: bool = True) -> StoredCheckpoint | None:
+        """The latest signed checkpoint; ``fresh``, one that covers every play there is now
+        (signed now if the latest does not). None: no key to sign with, or none made yet."""
+        latest = self.log.latest_checkpoint(campaign_id)
+        if not fresh or self.signer is None:
+            return latest
+        size, frontier = self.log.tree_head(campaign_id)
+        if latest is not None and latest.size >= size:
+            return latest
+        root = merkle.Frontier.from_bytes(size, frontier).root()
+        body = Checkpoint(f"{self.signer.name}/{campaign_id}", size, root).body()
+        self.log.add_checkpoint(
+            campaign_id, StoredCheckpoint(size, root, self.signer.sign(body), self.clock())
+        )
+        return self.log.latest_checkpoint(campaign_id)  # another worker's may be newer
+
+    def checkpoint_if_due(self, campaign_id: str) -> None:
+        """After a play: a checkpoint at least every minute while plays happen. Each process
+        remembers when it last looked, so this reads the database once a minute at most."""
+        if self.signer is None:
+            return
+        now = self.clock()
+        if now - self._checked_at.get(campaign_id, datetime.min.replace(tzinfo=now.tzinfo)) < (
+            CHECKPOINT_EVERY
+        ):
+            return
+        self._checked_at[campaign_id] = now
+        latest = self.log.latest_checkpoint(campaign_id)
+        if latest is None or now - latest.created_at >= CHECKPOINT_EVERY:
+            self.checkpoint(campaign_id)
+        else:
+            self._checked_at[campaign_id] = latest.created_at
+
+    # -- the tree --------------------------------------------------------------------------
 
     def tree_size(self, campaign_id: str) -> int:
         return self.log.tree_head(campaign_id)[0]

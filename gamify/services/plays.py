@@ -83,9 +83,11 @@ class PlayCases:
 
     def open_epoch_after(self, campaign_id: str, epoch: int) -> None: ...  # CampaignCases
 
-    if TYPE_CHECKING:  # AudienceCases, beside this class in the Service
+    if TYPE_CHECKING:  # AudienceCases and ProofCases, beside this class in the Service
 
         def group(self, campaign: AnyCampaign, customer: str) -> Group: ...
+
+        def checkpoint_if_due(self, campaign_id: str) -> None: ...
 
     def player(self, campaign_id: str, customer_id: str) -> str:
         return pseudonym(self.player_key, campaign_id, customer_id)
@@ -126,6 +128,8 @@ class PlayCases:
         while True:
             result = start_over_once(attempt, self.plays.reset)  # nothing was written
             if isinstance(result, PlayResult):
+                if not result.replayed:
+                    self.checkpoint_if_due(campaign.id)
                 return result
             # The open epoch has been open for the campaign's rotate_every, or its seed is
             # public (the campaign ended, then its end moved; a play never draws from a

@@ -57,6 +57,27 @@ class EpochInfo:
     algorithm: str = V1  # the fairness algorithm of the epoch's draws (CONTRACT §12)
 
 
+class Signer(Protocol):
+    """Signs the log's checkpoints as notes under :attr:`name` (gamify.audit.signed_note's
+    ``LogSigner``)."""
+
+    name: str
+    public_key: bytes
+    vkey: str
+
+    def sign(self, body: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A signed checkpoint the log made (CONTRACT §12): the tree's size and root, the note."""
+
+    size: int
+    root: bytes
+    note: str
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class NewEpoch:
     seed: str
@@ -221,6 +242,12 @@ class CampaignLog(Protocol):
         self, campaign: str, nodes: Collection[tuple[int, int]]
     ) -> dict[tuple[int, int], bytes]:
         """The stored hashes of the complete subtrees ``(level, index)`` asked for."""
+        ...
+
+    def latest_checkpoint(self, campaign: str) -> StoredCheckpoint | None: ...
+
+    def add_checkpoint(self, campaign: str, checkpoint: StoredCheckpoint) -> None:
+        """Keep a checkpoint; one of the same size kept already (another worker's) stays."""
         ...
 
     def counters(self, campaign: str, scopes: Sequence[str]) -> dict[str, int]: ...

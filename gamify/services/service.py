@@ -23,6 +23,7 @@ from gamify.services.ports import (
     PlayStore,
     ProgressStore,
     ReportStore,
+    Signer,
 )
 from gamify.services.report import ReportCases
 
@@ -57,6 +58,7 @@ class Service(
         loyalty: LoyaltyStore,
         secret: str | bytes,
         clock: Callable[[], datetime] = utcnow,
+        signer: Signer | None = None,
     ) -> None:
         self.plays = plays
         self.log = log
@@ -66,6 +68,8 @@ class Service(
         self.activity = activity
         self.loyalty = loyalty
         self.clock = clock
+        self.signer = signer  # signs the log's checkpoints (CONTRACT §12); None: none made
+        self._checked_at = {}
         raw = secret.encode() if isinstance(secret, str) else secret
         self.player_key = hmac.digest(raw, b"gamify.pseudonym", "sha256")
         self.holdout_key = raw  # CONTRACT §11 keys the groups with the secret itself

@@ -23,11 +23,13 @@ from gamify.services.ports import (
     NewEpoch,
     Pool,
     PoolConflict,
+    StoredCheckpoint,
 )
 from gamify.storage.database import dialect_insert, insert_missing, writing
 from gamify.storage.locks import campaign_lock_key
 from gamify.storage.tables import (
     campaign_t,
+    checkpoint_t,
     config_t,
     counter_t,
     coupon_t,
@@ -136,6 +138,29 @@ class SqlCampaignLog:
                 select(campaign_t.c.next_seq, campaign_t.c.tree).where(campaign_t.c.id == campaign)
             ).first()
         return (head.next_seq, bytes(head.tree or b"")) if head is not None else (0, b"")
+
+    def latest_checkpoint(self, campaign: str) -> StoredCheckpoint | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(checkpoint_t)
+                .where(checkpoint_t.c.campaign == campaign)
+                .order_by(checkpoint_t.c.size.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return StoredCheckpoint(row.size, bytes(row.root), row.note, _aware(row.created_at))
+
+    def add_checkpoint(self, campaign: str, checkpoint: StoredCheckpoint) -> None:
+        row = {
+            "campaign": campaign,
+            "size": checkpoint.size,
+            "root": checkpoint.root,
+            "note": checkpoint.note,
+            "created_at": checkpoint.created_at,
+        }
+        with writing(self.engine) as conn:
+            insert_missing(conn, checkpoint_t, [row], ["campaign", "size"])
 
     def tree_nodes(
         self, campaign: str, nodes: Collection[tuple[int, int]]

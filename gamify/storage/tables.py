@@ -68,6 +68,17 @@ class TreeNode(SQLModel, table=True):
     hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class CheckpointRow(SQLModel, table=True):
+    """Every signed checkpoint of a campaign's log (CONTRACT §12), by tree size."""
+
+    __tablename__ = "gamify_checkpoint"
+    campaign: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_column_kwargs={"primary_key": True}, sa_type=BigInteger)
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
 class EpochRow(SQLModel, table=True):
     __tablename__ = "gamify_epoch"
     campaign: str = Field(primary_key=True, max_length=64)
@@ -152,6 +163,7 @@ epoch_t: Table = EpochRow.__table__  # type: ignore[attr-defined]
 idem_t: Table = IdempotencyRow.__table__  # type: ignore[attr-defined]
 play_t: Table = PlayRow.__table__  # type: ignore[attr-defined]
 tree_t: Table = TreeNode.__table__  # type: ignore[attr-defined]
+checkpoint_t: Table = CheckpointRow.__table__  # type: ignore[attr-defined]
 
 
 class EventRow(SQLModel, table=True):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from gamify.services.ports import Signer
 from gamify.services.service import Service, utcnow
 from gamify.storage.activity_queries import SqlActivity
 from gamify.storage.audience import SqlAudience
@@ -18,7 +19,10 @@ from gamify.storage.report_queries import SqlReports
 
 
 def sql_service(
-    engine: Engine, secret: str | bytes, clock: Callable[[], datetime] = utcnow
+    engine: Engine,
+    secret: str | bytes,
+    clock: Callable[[], datetime] = utcnow,
+    signer: Signer | None = None,
 ) -> Service:
     return Service(
         EnginePlays(engine),
@@ -30,4 +34,5 @@ def sql_service(
         SqlLoyaltyStore(engine),
         secret,
         clock,
+        signer,
     )

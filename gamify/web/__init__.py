@@ -10,6 +10,7 @@ from gamify.web import (  # noqa: F401  (views)
     api_campaigns,
     api_challenges,
     api_events,
+    api_log,
     api_loyalty,
     api_me,
 )

@@ -266,6 +266,16 @@ def _responses(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{name}"}
 
 
+def _count_param(name: str, description: str, *, required: bool = False) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    }
+
+
 def _params(*names: str) -> list[dict[str, str]]:
     return [{"$ref": f"#/components/parameters/{n}"} for n in names]
 
@@ -357,6 +367,74 @@ def _paths() -> dict[str, Any]:
                 "parameters": _params("CampaignId"),
                 "responses": {
                     "200": _json(_ref("Fairness"), "the epochs"),
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/log/key": {
+            "get": {
+                "operationId": "getLogKey",
+                "summary": "The key the log's checkpoints are signed with",
+                "security": [{}],
+                "responses": {
+                    "200": _json(_ref("LogKey"), "the key"),
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/campaigns/{campaign_id}/checkpoint": {
+            "get": {
+                "operationId": "getCheckpoint",
+                "summary": "The latest signed checkpoint of the campaign's Merkle log",
+                "description": "A C2SP tlog-checkpoint signed note (origin "
+                "`<host>/gamify/<campaign>`, tree size, base64 root, Ed25519 signature), "
+                "covering every play there is: signed at once if the latest does not.",
+                "security": [{}],
+                "parameters": _params("CampaignId"),
+                "responses": {
+                    "200": {
+                        "description": "the signed note",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/campaigns/{campaign_id}/proof/inclusion": {
+            "get": {
+                "operationId": "getInclusionProof",
+                "summary": "RFC 9162 inclusion proof of a play in the campaign's Merkle log",
+                "description": "PATH(seq, D[size]) bottom-up, hashes in hex, with the tree's "
+                "root at `size` (by default the tree's size now). Check it against a signed "
+                "checkpoint of that size.",
+                "security": [{}],
+                "parameters": [
+                    *_params("CampaignId"),
+                    _count_param("seq", "the play's seq", required=True),
+                    _count_param("size", "the tree's size (default: all plays now)"),
+                ],
+                "responses": {
+                    "200": _json(_ref("InclusionProof"), "the proof"),
+                    "400": _responses("InvalidRequest"),
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
+        "/api/campaigns/{campaign_id}/proof/consistency": {
+            "get": {
+                "operationId": "getConsistencyProof",
+                "summary": "RFC 9162 consistency proof between two sizes of the Merkle log",
+                "description": "PROOF(from, D[to]), hashes in hex: the tree of `from` plays "
+                "is a prefix of the tree of `to` (by default the tree's size now).",
+                "security": [{}],
+                "parameters": [
+                    *_params("CampaignId"),
+                    _count_param("from", "the older tree's size (at least 1)", required=True),
+                    _count_param("to", "the newer tree's size (default: all plays now)"),
+                ],
+                "responses": {
+                    "200": _json(_ref("ConsistencyProof"), "the proof"),
+                    "400": _responses("InvalidRequest"),
                     "404": _responses("NotFound"),
                 },
             }

@@ -177,6 +177,31 @@ class Fairness(TypedDict):
     audit_url: Annotated[str, Field(json_schema_extra={"format": "uri-reference"})]
 
 
+class LogKey(TypedDict):
+    """The log's signing key: its note name, the raw Ed25519 key, and the verifier key."""
+
+    name: str
+    ed25519: Annotated[str, Field(description="base64 of the 32-byte Ed25519 public key")]
+    vkey: Annotated[str, Field(description="the signed-note verifier key <name>+<id>+<key>")]
+
+
+class InclusionProof(TypedDict):
+    """RFC 9162 PATH(seq, D[size]), bottom-up, and the tree's root at that size."""
+
+    seq: Count
+    size: Count
+    leaf_hash: Hash
+    hashes: list[Hash]
+    root: Hash
+
+
+ConsistencyProof = TypedDict(
+    "ConsistencyProof",
+    {"from": Count, "to": Count, "hashes": list[Hash]},
+)
+ConsistencyProof.__doc__ = "RFC 9162 PROOF(from, D[to]): the smaller tree is a prefix."
+
+
 class PlayReceipt(TypedDict):
     seq: Count
     campaign: Slug
@@ -420,6 +445,9 @@ SHAPES: tuple[type, ...] = (
     PlayRequest,
     PlayResponse,
     Fairness,
+    LogKey,
+    InclusionProof,
+    ConsistencyProof,
     PlayList,
     LoyaltyView,
     RedeemRequest,

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine
 
 from gamify.campaigns.registry import Registry
+from gamify.services.ports import Signer
 from gamify.services.service import Service, utcnow
 from gamify.storage.database import (
     SchemaBehind,
@@ -104,13 +105,14 @@ def build_state(
     reload_interval: float = 3.0,
     start: bool = True,
     clock: Callable[[], datetime] = utcnow,
+    signer: Signer | None = None,
 ) -> GamifyState:
     """Engine, service, tokens and campaigns; with ``start`` (the default) the schema is
     brought up to date and the campaigns loaded now, raising what stops it. Without, the
     first request that needs the database does it (:meth:`GamifyState.ready`)."""
     settings = settings or Settings()
     engine = make_engine(database_url)
-    service = sql_service(engine, secret, clock)
+    service = sql_service(engine, secret, clock, signer)
     registry = Registry(
         campaigns,
         on_load=service.load,

@@ -1,4 +1,5 @@
-"""Fairness v2 (CONTRACT §12): each epoch's algorithm, and each campaign's Merkle tree.
+"""Fairness v2 (CONTRACT §12): each epoch's algorithm, each campaign's Merkle tree, and the
+signed checkpoints of the tree.
 
 The epochs there are were drawn with v1 and keep it until they close; the epochs opened from
 now on draw with v2. The tree over the plays there are is built here, once, in seq order: its
@@ -47,6 +48,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("campaign", "level", "idx"),
     )
     _build_trees(nodes)
+    op.create_table(
+        "gamify_checkpoint",
+        sa.Column("campaign", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("root", sa.LargeBinary(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("campaign", "size"),
+    )
 
 
 def _build_trees(nodes: sa.Table) -> None:
@@ -81,6 +91,7 @@ def _build_trees(nodes: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("gamify_checkpoint")
     op.drop_table("gamify_tree_node")
     with op.batch_alter_table("gamify_campaign") as batch:
         batch.drop_column("tree")
