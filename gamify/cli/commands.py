@@ -43,6 +43,7 @@ from gamify.storage.database import (
     database_unavailable,
 )
 from gamify.storage.database import upgrade as upgrade_schema
+from gamify.web.log_key import log_signer
 from gamify.web.state import GamifyState, build_state, state
 
 FINDING = 1
@@ -214,6 +215,26 @@ def rotate(campaign_id: str) -> None:
 
 
 @click.command()
+@click.argument("campaign_id")
+def checkpoint(campaign_id: str) -> None:
+    """Print the latest signed checkpoint of CAMPAIGN_ID's log (keep them: a later bundle
+    must match each one). Where gamify has its signing key (in the app, or
+    GAMIFY_SIGNING_KEY), one that covers every play is signed first if needed."""
+    current = _state()
+    if not current.service.epochs(campaign_id):
+        raise click.UsageError(f"there is no campaign {campaign_id!r} in the database")
+    made = current.service.checkpoint(campaign_id)
+    if made is None:
+        click.echo(
+            f"{campaign_id} has no signed checkpoint yet, and no signing key is configured "
+            "here (GAMIFY_SIGNING_KEY) to make one",
+            err=True,
+        )
+        raise SystemExit(FINDING)
+    click.echo(made.note, nl=False)
+
+
+@click.command()
 def reload() -> None:
     """Load the campaign files again and record new config versions in the database.
 
@@ -331,11 +352,13 @@ def _found_state() -> GamifyState:
     if not options.database_url:
         raise click.UsageError("set GAMIFY_DATABASE_URL or pass --database-url")
     campaigns = options.campaigns or Path("campaigns")
+    pem = os.environ.get("GAMIFY_SIGNING_KEY")
     return build_state(
         database_url=options.database_url,
         campaigns=campaigns,
         secret=os.environ.get("GAMIFY_SECRET_KEY") or "gamify-cli",
         start=False,
+        signer=log_signer(pem, Path("."), os.environ.get("GAMIFY_LOG_HOST")) if pem else None,
     )
 
 
@@ -346,6 +369,7 @@ FLASK_COMMANDS = (
     schema,
     export,
     rotate,
+    checkpoint,
     reload,
     db,
     report_command,

@@ -112,6 +112,27 @@ class ProofCases:
         get = self._nodes(campaign_id, merkle.consistency_nodes(old, new))
         return merkle.consistency_proof(old, new, get)
 
+    def receipts(
+        self, campaign_id: str, seqs: list[int]
+    ) -> tuple[StoredCheckpoint | None, dict[int, InclusionProof]]:
+        """Proofs of the plays ``seqs`` against the latest signed checkpoint, signed now if it
+        does not cover them all (a shopper's receipts, CONTRACT §12): the nodes of every proof
+        in one query. Without a checkpoint (no signing key), no proofs."""
+        made = self.checkpoint(campaign_id)
+        if made is None or not seqs:
+            return made, {}
+        size = made.size
+        covered = [seq for seq in seqs if 0 <= seq < size]
+        wanted = [n for seq in covered for n in [(0, seq), *merkle.inclusion_nodes(seq, size)]]
+        get = self._nodes(campaign_id, wanted)
+        proofs = {
+            seq: InclusionProof(
+                seq, size, get(0, seq), merkle.inclusion_proof(seq, size, get), made.root
+            )
+            for seq in covered
+        }
+        return made, proofs
+
     @staticmethod
     def _within(size: int, current: int) -> None:
         if not 0 <= size <= current:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 
 from gamify.web import shapes
 from gamify.web.auth import customer_id
 from gamify.web.blueprint import blueprint
 from gamify.web.http import json_response
-from gamify.web.state import state
+from gamify.web.state import GamifyState, state
 
 
 @blueprint.get("/api/me/plays")
@@ -17,6 +19,7 @@ def my_plays() -> Response:
     customer = customer_id(required=True)
     assert customer is not None
     rows = current.service.customer_plays(current.registry.all(), customer)
+    proofs = _proofs(current, rows)
     body: shapes.PlayList = {
         "plays": [
             {
@@ -30,8 +33,32 @@ def my_plays() -> Response:
                 "at": row["at"],
                 "hash": row["hash"],
                 "coupon": row["coupon"],
+                "proof": proofs.get((row["campaign"], row["seq"])),
             }
             for row in rows
         ]
     }
     return json_response(body)
+
+
+def _proofs(
+    current: GamifyState, rows: list[dict[str, Any]]
+) -> dict[tuple[str, int], shapes.PlayProof]:
+    """Each play's inclusion proof against its log's latest signed checkpoint (the note
+    itself given along, so that the proof and the signature can be checked together)."""
+    by_campaign: dict[str, list[int]] = {}
+    for row in rows:
+        by_campaign.setdefault(row["campaign"], []).append(row["seq"])
+    found: dict[tuple[str, int], shapes.PlayProof] = {}
+    for campaign_id, seqs in by_campaign.items():
+        made, proofs = current.service.receipts(campaign_id, seqs)
+        for seq, proof in proofs.items():
+            assert made is not None
+            found[(campaign_id, seq)] = {
+                "size": proof.size,
+                "leaf_hash": proof.leaf_hash.hex(),
+                "hashes": [h.hex() for h in proof.hashes],
+                "root": proof.root.hex(),
+                "checkpoint": made.note,
+            }
+    return found

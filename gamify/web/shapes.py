@@ -202,6 +202,17 @@ ConsistencyProof = TypedDict(
 ConsistencyProof.__doc__ = "RFC 9162 PROOF(from, D[to]): the smaller tree is a prefix."
 
 
+class PlayProof(TypedDict):
+    """The play's RFC 9162 inclusion proof in the tree of ``size`` plays whose root the signed
+    ``checkpoint`` (a C2SP signed note, as ``GET …/checkpoint`` gives) holds."""
+
+    size: Count
+    leaf_hash: Hash
+    hashes: list[Hash]
+    root: Hash
+    checkpoint: str
+
+
 class PlayReceipt(TypedDict):
     seq: Count
     campaign: Slug
@@ -213,6 +224,10 @@ class PlayReceipt(TypedDict):
     at: Time
     hash: Hash
     coupon: str | None
+    proof: Annotated[
+        PlayProof | None,
+        Field(description="null until a signed checkpoint covers the play (CONTRACT §12)"),
+    ]
 
 
 class PlayList(TypedDict):

@@ -423,6 +423,7 @@ def test_a_customer_sees_and_plays_only_as_themselves(
         "at",
         "hash",
         "coupon",
+        "proof",
     }
     bobs = client.get(f"{API}/me/plays", headers=bearer(bob)).get_json()["plays"]
     assert [r["hash"] for r in bobs] == [theirs["hash"]]

@@ -199,3 +199,57 @@ def test_plays_are_checkpointed_at_least_every_minute(
         made = current.service.checkpoint(WHEEL, fresh=False)
         sizes.append(made.size if made else None)
     assert sizes == [1, 1, 1, 4, 4, 6]
+
+
+def test_gamify_checkpoint_prints_the_signed_note_an_auditor_keeps(
+    app: Flask, client: FlaskClient, played: bytes
+) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["gamify", "checkpoint", WHEEL])
+    assert result.exit_code == 0, result.output
+    vkey = client.get(f"{PREFIX}/api/log/key").get_json()["vkey"]
+    assert signed_note.verify(result.output, vkey).root == played
+    missing = runner.invoke(args=["gamify", "checkpoint", "no-such-wheel"])
+    assert missing.exit_code == 2 and "no campaign 'no-such-wheel'" in missing.output
+
+
+def test_standalone_gamify_checkpoint_signs_only_with_a_configured_key(
+    app: Flask, played: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = app.config["GAMIFY_DATABASE_URL"]
+    state(app).service.rotate(WHEEL)  # a checkpoint of every play is kept
+    monkeypatch.delenv("GAMIFY_SIGNING_KEY", raising=False)
+    stored = CliRunner().invoke(cli, ["--database-url", database, "checkpoint", WHEEL])
+    assert stored.exit_code == 0, stored.output
+    assert f"\n{PLAYS}\n" in stored.output
+    other = CliRunner().invoke(cli, ["--database-url", database, "checkpoint", "other-wheel"])
+    assert other.exit_code == 2
+    pem = signed_note.new_private_key_pem()
+    monkeypatch.setenv("GAMIFY_SIGNING_KEY", pem)
+    monkeypatch.setenv("GAMIFY_LOG_HOST", "cli.test")
+    result = CliRunner().invoke(cli, ["--database-url", database, "checkpoint", WHEEL])
+    assert result.exit_code == 0, result.output
+    assert result.output == stored.output  # covers every play already: kept, not signed again
+
+
+def test_a_shoppers_receipts_carry_proofs_against_a_signed_checkpoint(
+    client: FlaskClient, token: Callable[[str], str], played: bytes
+) -> None:
+    vkey = client.get(f"{PREFIX}/api/log/key").get_json()["vkey"]
+    receipts = client.get(f"{PREFIX}/api/me/plays", headers=bearer(token("c1"))).get_json()
+    plays = receipts["plays"]
+    assert [p["seq"] for p in plays] == [1, 5, 9]
+    for play in plays:
+        proof = play["proof"]
+        signed = signed_note.verify(proof["checkpoint"], vkey)
+        assert (
+            (signed.size, signed.root.hex())
+            == (proof["size"], proof["root"])
+            == (
+                PLAYS,
+                played.hex(),
+            )
+        )
+        hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+        leaf = bytes.fromhex(proof["leaf_hash"])
+        assert merkle.verify_inclusion(leaf, play["seq"], PLAYS, hashes, signed.root)
