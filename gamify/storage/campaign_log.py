@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, tuple_, update
+from sqlalchemy import Connection, Engine, func, select, union_all, update
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
 from gamify.core.fairness import V2
@@ -168,9 +168,20 @@ class SqlCampaignLog:
         """One query on the primary key (a proof at any size asks for a few dozen nodes)."""
         if not nodes:
             return {}
-        query = select(tree_t.c.level, tree_t.c.idx, tree_t.c.hash).where(
-            tree_t.c.campaign == campaign,
-            tuple_(tree_t.c.level, tree_t.c.idx).in_(sorted(set(nodes))),
+        by_level: dict[int, set[int]] = {}
+        for level, index in nodes:
+            by_level.setdefault(level, set()).add(index)
+        # A SELECT per level, each probing the primary key for its indexes: SQLite scans the
+        # campaign's nodes for a list of row values, or for an OR of the levels.
+        query = union_all(
+            *(
+                select(tree_t.c.level, tree_t.c.idx, tree_t.c.hash).where(
+                    tree_t.c.campaign == campaign,
+                    tree_t.c.level == level,
+                    tree_t.c.idx.in_(sorted(indexes)),
+                )
+                for level, indexes in sorted(by_level.items())
+            )
         )
         with self.engine.connect() as conn:
             return {(r.level, r.idx): bytes(r.hash) for r in conn.execute(query)}
