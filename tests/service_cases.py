@@ -60,6 +60,13 @@ class Running(Protocol):
 MakeState = Callable[[], Running]
 
 
+def write_bundle(current: Running, path: Path, campaign: str = "pool-wheel") -> Path:
+    """The campaign's audit bundle, as ``gamify export`` writes it, at ``path``."""
+    with path.open("w", encoding="utf-8") as out:
+        current.service.write_bundle(campaign, out)
+    return path
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     folder = tmp_path / "campaigns"
@@ -116,9 +123,7 @@ def test_a_broken_edit_keeps_the_last_good_version_and_a_fix_is_used_for_new_pla
     row = current.service.play(second, "b").row
     assert row["config_hash"] == second.config_hash
 
-    bundle = folder.parent / "bundle.jsonl"
-    with bundle.open("w", encoding="utf-8") as out:
-        current.service.write_bundle("pool-wheel", out)
+    bundle = write_bundle(current, folder.parent / "bundle.jsonl")
     report_ = verify_bundle(bundle)
     assert (report_.plays, report_.configs, report_.unrevealed_plays) == (2, 2, 2)
 
@@ -137,9 +142,7 @@ def test_rotation_reveals_the_seed_and_the_next_epoch_starts_at_nonce_zero(
     assert fairness.commitment(epochs[0].server_seed) == before[0].commitment
     row = current.service.play(campaign, "a").row
     assert (row["seq"], row["epoch"], row["nonce"]) == (1, 1, 0)
-    bundle = tmp_path / "b.jsonl"
-    with bundle.open("w", encoding="utf-8") as out:
-        current.service.write_bundle("pool-wheel", out)
+    bundle = write_bundle(current, tmp_path / "b.jsonl")
     assert verify_bundle(bundle).unrevealed_plays == 1
 
 
@@ -163,9 +166,7 @@ def test_each_player_counts_their_own_nonces_and_the_draw_names_them(
             seed, campaign.id, row["client_seed"], row["nonce"], rules.running, row["player"]
         )
         assert rules.prizes[index].id == row["drawn"]
-    bundle = tmp_path / "b.jsonl"
-    with bundle.open("w", encoding="utf-8") as out:
-        current.service.write_bundle("pool-wheel", out)
+    bundle = write_bundle(current, tmp_path / "b.jsonl")
     report = verify_bundle(bundle)
     assert (report.plays, report.revealed_epochs, report.unrevealed_plays) == (5, 1, 0)
 
@@ -184,9 +185,7 @@ def test_an_epoch_open_for_rotate_every_closes_at_the_next_play(
     first, second = current.service.epochs("pool-wheel")
     assert first.server_seed is not None and first.revealed_at == opened + campaign.rotate_every
     assert second.opened_at == opened + campaign.rotate_every and second.server_seed is None
-    bundle = tmp_path / "b.jsonl"
-    with bundle.open("w", encoding="utf-8") as out:
-        current.service.write_bundle("pool-wheel", out)
+    bundle = write_bundle(current, tmp_path / "b.jsonl")
     assert verify_bundle(bundle).unrevealed_plays == 1  # the first play's draw is checked
 
 
@@ -472,9 +471,7 @@ def test_the_logs_tree_gives_proofs_that_check_against_the_bundles_rows(
     assert current.service.tree_root("pool-wheel") == (0, merkle.EMPTY_ROOT)
     for i in range(13):
         current.service.play(campaign, f"c{i % 4}")
-    bundle = tmp_path / "b.jsonl"
-    with bundle.open("w", encoding="utf-8") as out:
-        current.service.write_bundle("pool-wheel", out)
+    bundle = write_bundle(current, tmp_path / "b.jsonl")
     rows = [json.loads(line) for line in bundle.read_text().splitlines()]
     leaves = [
         merkle.leaf_hash(canonical_json({k: v for k, v in r.items() if k != "type"}))

@@ -11,6 +11,7 @@ root: a log cut short, rewritten, or forked to show one auditor other plays than
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -217,7 +218,7 @@ class _PlayWalker:
         self.epoch = -1
         self.nonce = 0
         self.algorithm: str | None = None  # the epoch's: one epoch never mixes algorithms
-        self.player_nonces: dict[str, int] = {}  # v2: each player's next nonce in the epoch
+        self.player_nonces = PlayerNonces()  # v2: each player's next nonce in the epoch
         self.ledger = Ledger()
         self.spent_by_day: dict[Any, Decimal] = {}
         self.tree = merkle.Frontier()
@@ -289,8 +290,7 @@ class _PlayWalker:
             expected = self.nonce
             self.nonce += 1
         else:
-            expected = self.player_nonces.get(row["player"], 0)
-            self.player_nonces[row["player"]] = expected + 1
+            expected = self.player_nonces.take(row["player"])
         if not _is_int(nonce) or nonce != expected:
             whose = "" if rules.algorithm == fairness.V1 else f" for player {row['player']}"
             raise fault(
@@ -348,6 +348,45 @@ class _PlayWalker:
         self.ledger.record(expected)
         self.spent_by_day[day] = self.ledger.spent_today
         self.report.awarded[expected.id] += 1
+
+
+class PlayerNonces:
+    """Each player's next nonce in the epoch. A dict while the epoch has few players; past
+    :attr:`in_memory` of them, a private temporary SQLite file (the standard library's) holds
+    them, so a bundle of a million players verifies in the memory of one with a thousand."""
+
+    in_memory = 50_000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._file: sqlite3.Connection | None = None
+
+    def take(self, player: str) -> int:
+        """The player's next nonce, counted as used."""
+        if self._file is None:
+            nonce = self._counts.get(player, 0)
+            self._counts[player] = nonce + 1
+            if len(self._counts) > self.in_memory:
+                self._spill()
+            return nonce
+        found = self._file.execute("SELECT n FROM nonce WHERE player = ?", (player,)).fetchone()
+        nonce = found[0] if found else 0
+        self._file.execute("INSERT OR REPLACE INTO nonce VALUES (?, ?)", (player, nonce + 1))
+        return nonce
+
+    def clear(self) -> None:
+        self._counts.clear()
+        if self._file is not None:
+            self._file.close()  # the temporary file goes with it
+            self._file = None
+
+    def _spill(self) -> None:
+        self._file = sqlite3.connect("")  # "": a private temporary file, deleted on close
+        self._file.execute("PRAGMA journal_mode = OFF")
+        self._file.execute("PRAGMA synchronous = OFF")
+        self._file.execute("CREATE TABLE nonce (player TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID")
+        self._file.executemany("INSERT INTO nonce VALUES (?, ?)", self._counts.items())
+        self._counts.clear()
 
 
 def _is_int(value: object) -> TypeGuard[int]:

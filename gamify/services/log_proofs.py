@@ -17,7 +17,7 @@ from gamify.core.checkpoint import Checkpoint
 from gamify.core.errors import InvalidRequest
 from gamify.services.ports import CampaignLog, Signer, StoredCheckpoint
 
-CHECKPOINT_EVERY = timedelta(seconds=60)
+CHECKPOINT_EVERY = timedelta(seconds=60)  # while plays happen
 
 
 class ProofOutOfRange(InvalidRequest):
@@ -43,7 +43,8 @@ class ProofCases:
 
     def checkpoint(self, campaign_id: str, *, fresh: bool = True) -> StoredCheckpoint | None:
         """The latest signed checkpoint; ``fresh``, one that covers every play there is now
-        (signed now if the latest does not). None: no key to sign with, or none made yet."""
+        (signed now if the latest does not: so never more checkpoints than plays, however
+        often it is asked). None: no key to sign with, or none made yet."""
         latest = self.log.latest_checkpoint(campaign_id)
         if not fresh or self.signer is None:
             return latest
@@ -118,7 +119,9 @@ class ProofCases:
         """Proofs of the plays ``seqs`` against the latest signed checkpoint, signed now if it
         does not cover them all (a shopper's receipts, CONTRACT §12): the nodes of every proof
         in one query. Without a checkpoint (no signing key), no proofs."""
-        made = self.checkpoint(campaign_id)
+        made = self.log.latest_checkpoint(campaign_id)
+        if made is None or max(seqs, default=-1) >= made.size:
+            made = self.checkpoint(campaign_id)
         if made is None or not seqs:
             return made, {}
         size = made.size

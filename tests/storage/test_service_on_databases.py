@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from databases import KINDS, database_url
 from service_cases import *  # noqa: F403  (the shared behaviour tests, collected here)
-from service_cases import NOW
+from service_cases import NOW, write_bundle
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -138,8 +138,5 @@ def test_an_epoch_from_before_v2_draws_with_v1_until_it_closes(
         fairness.V1,
         fairness.V2,
     ]
-    bundle = tmp_path / "b.jsonl"
-    with bundle.open("w", encoding="utf-8") as out:
-        current.service.write_bundle("pool-wheel", out)
-    report = verify_bundle(bundle)
+    report = verify_bundle(write_bundle(current, tmp_path / "b.jsonl"))
     assert (report.plays, report.configs, report.unrevealed_plays) == (5, 2, 2)

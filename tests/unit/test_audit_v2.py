@@ -327,3 +327,21 @@ def test_verify_command_wants_checkpoint_and_key_together(honest: Bundle, tmp_pa
     note = signed(tmp_path / "checkpoint.txt", honest.rows)
     result = CliRunner().invoke(cli, ["verify", str(honest.path), "--checkpoint", str(note)])
     assert result.exit_code == 2 and "--checkpoint and --key go together" in result.output
+
+
+def test_past_a_few_players_their_nonces_move_to_a_file_and_still_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle of a million players verifies in flat memory: past ``in_memory`` players the
+    nonces live in a temporary SQLite file, with the same findings."""
+    from gamify.audit.verify import PlayerNonces
+
+    monkeypatch.setattr(PlayerNonces, "in_memory", 3)
+    many = [Play(f"s{i}", f"player-{i % 9}", STARTS + timedelta(hours=8, minutes=i), i // 30)
+            for i in range(60)]  # fmt: skip
+    bundle = build_bundle(tmp_path / "many.jsonl", v2(), many, [fixed_seed(0), fixed_seed(1)])
+    assert verify_bundle(bundle.path).plays == 60
+    rows = [dict(row) for row in bundle.rows]
+    del rows[40]  # player-4's second play of epoch 1
+    error = finding(tmp_path / "gap.jsonl", renumbered(rows), bundle, None)
+    assert error.rule == "nonce" and "for player player-4" in error.detail
