@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,6 +24,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy.exc import SQLAlchemyError
 
 from gamify.audit import signed_note
+from gamify.audit.attest import attest as attest_bundle
 from gamify.audit.verify import Report, verify_bundle
 from gamify.campaigns.loader import load_campaign, load_campaigns
 from gamify.campaigns.loyalty_loader import load_loyalty
@@ -235,6 +237,73 @@ def checkpoint(campaign_id: str) -> None:
 
 
 @click.command()
+@click.argument("campaign_id")
+@click.option("--epoch", "epochs", type=int, multiple=True, help="A closed epoch to test "
+              "(repeat for more); default: every closed epoch.")  # fmt: skip
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint the log's tree must match (needs --key).",
+)
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The log's verifier key line or Ed25519 PEM public key.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the statement to this file (and the bundle it covers beside it).",
+)
+def attest(
+    campaign_id: str,
+    epochs: tuple[int, ...],
+    checkpoint_file: Path | None,
+    key_file: Path | None,
+    output: Path | None,
+) -> None:
+    """Test CAMPAIGN_ID's closed epochs: chi-square of the drawn prizes against the odds and
+    a runs test, over its verified audit bundle; print a statement an auditor can sign. Exits
+    1 when the bundle does not verify or a test finds evidence against the odds (α = 0.01)."""
+    if (checkpoint_file is None) != (key_file is None):
+        raise click.UsageError("--checkpoint and --key go together")
+    current = _state()
+    if not current.service.epochs(campaign_id):
+        raise click.UsageError(f"there is no campaign {campaign_id!r} in the database")
+    checkpoint = None
+    if checkpoint_file is not None and key_file is not None:
+        try:
+            checkpoint = signed_note.verify_with(
+                _read_text(checkpoint_file, "checkpoint"), _read_text(key_file, "key")
+            )
+        except signed_note.CheckpointError as exc:
+            click.echo(f"FAILED: checkpoint {checkpoint_file}: {exc}", err=True)
+            raise SystemExit(FINDING) from None
+    with tempfile.TemporaryDirectory(prefix="gamify-attest-") as folder:
+        bundle = (
+            output.with_suffix(".audit.jsonl") if output else Path(folder) / f"{campaign_id}.jsonl"
+        )
+        with bundle.open("w", encoding="utf-8", newline="\n") as out:
+            current.service.write_bundle(campaign_id, out)
+        try:
+            found = attest_bundle(bundle, epochs or None, checkpoint)
+        except BundleError as exc:
+            click.echo(f"FAILED: {exc}", err=True)
+            raise SystemExit(FINDING) from None
+        statement = found.statement(bundle.name)
+    if output is not None:
+        output.write_text(statement, encoding="utf-8")
+        click.echo(f"statement written to {output}, the bundle it covers to {bundle}")
+    else:
+        click.echo(statement, nl=False)
+    if found.rejected:
+        raise SystemExit(FINDING)
+
+
+@click.command()
 def reload() -> None:
     """Load the campaign files again and record new config versions in the database.
 
@@ -370,6 +439,7 @@ FLASK_COMMANDS = (
     export,
     rotate,
     checkpoint,
+    attest,
     reload,
     db,
     report_command,

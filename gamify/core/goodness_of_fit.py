@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["FitTest", "chi_square", "chi_square_sf", "combined"]
+__all__ = ["FitTest", "Runs", "RunsTest", "chi_square", "chi_square_sf", "combined"]
 
 SMALL_EXPECTED = 5
 """Below this expected count a category's term is far from the chi-square the test assumes
@@ -179,3 +179,47 @@ def combined(tests: Sequence[FitTest]) -> FitTest:
         sum(t.small_expected for t in tested),
         impossible,
     )
+
+
+# The runs test ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunsTest:
+    """Wald–Wolfowitz runs test: are wins and losses in draw order as mixed as chance mixes
+    them? Too few runs (wins bunched together) or too many (strict alternation) both fail."""
+
+    runs: int
+    wins: int
+    losses: int
+    expected: float
+    z: float
+    p_value: float | None  # two-sided, normal approximation; None without both outcomes
+
+
+class Runs:
+    """Counts a sequence's runs as it streams by: a million draws in constant memory."""
+
+    def __init__(self) -> None:
+        self.wins = self.losses = self.runs = 0
+        self._last: bool | None = None
+
+    def add(self, win: bool) -> None:
+        if win:
+            self.wins += 1
+        else:
+            self.losses += 1
+        if win != self._last:
+            self.runs += 1
+        self._last = win
+
+    def test(self) -> RunsTest:
+        n1, n2, n = self.wins, self.losses, self.wins + self.losses
+        if n1 == 0 or n2 == 0:
+            return RunsTest(self.runs, n1, n2, float(self.runs), 0.0, None)
+        expected = 2 * n1 * n2 / n + 1
+        variance = 2 * n1 * n2 * (2 * n1 * n2 - n) / (n * n * (n - 1)) if n > 1 else 0.0
+        if variance <= 0:
+            return RunsTest(self.runs, n1, n2, expected, 0.0, None)
+        z = (self.runs - expected) / math.sqrt(variance)
+        return RunsTest(self.runs, n1, n2, expected, z, math.erfc(abs(z) / math.sqrt(2)))

@@ -5,6 +5,7 @@ problems, never a 5xx. Every response is checked against the OpenAPI document (`
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -253,3 +254,26 @@ def test_a_shoppers_receipts_carry_proofs_against_a_signed_checkpoint(
         hashes = [bytes.fromhex(h) for h in proof["hashes"]]
         leaf = bytes.fromhex(proof["leaf_hash"])
         assert merkle.verify_inclusion(leaf, play["seq"], PLAYS, hashes, signed.root)
+
+
+def test_gamify_attest_tests_the_closed_epochs_of_the_verified_log(
+    app: Flask, played: bytes, tmp_path: Path
+) -> None:
+    runner = app.test_cli_runner()
+    still_open = runner.invoke(args=["gamify", "attest", WHEEL])
+    assert still_open.exit_code == 0, still_open.output  # nothing closed yet: nothing to test
+    assert "Epochs tested: none" in still_open.output
+    state(app).service.rotate(WHEEL)
+    out = tmp_path / "statement.txt"
+    result = runner.invoke(args=["gamify", "attest", WHEEL, "-o", str(out)])
+    statement = out.read_text(encoding="utf-8")
+    assert result.exit_code == (1 if "EVIDENCE AGAINST" in statement else 0), result.output
+    assert (
+        f"{PLAYS} plays verified" in statement and f"Merkle tree root {played.hex()}" in statement
+    )
+    assert f"Epochs tested: 0 (closed: seeds revealed), {PLAYS} draws" in statement
+    bundle = out.with_suffix(".audit.jsonl")
+    assert verify_bundle(bundle).plays == PLAYS
+    assert hashlib.sha256(bundle.read_bytes()).hexdigest() in statement
+    wrong = runner.invoke(args=["gamify", "attest", WHEEL, "--epoch", "1"])
+    assert wrong.exit_code == 1 and "epoch 1 is not closed" in wrong.output
