@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(PY) bench/verify.py
 	$(PY) bench/plays.py
 	$(PY) bench/events.py
+	$(PY) bench/proofs.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis instance/gamify-demo
