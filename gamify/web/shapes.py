@@ -214,14 +214,20 @@ class PlayProof(TypedDict):
 
 
 class PlayReceipt(TypedDict):
+    """The play's whole chain row (CONTRACT §5), so that its leaf hash can be recomputed from
+    the receipt, with its coupon and its proof."""
+
     seq: Count
     campaign: Slug
     epoch: Count
     nonce: Count
     client_seed: str
+    player: Annotated[str, Field(description="the shopper's pseudonym in this campaign's log")]
     drawn: str
     awarded: str
     at: Time
+    config_hash: Hash
+    prev_hash: Hash
     hash: Hash
     coupon: str | None
     proof: Annotated[

@@ -424,6 +424,9 @@ def test_a_customer_sees_and_plays_only_as_themselves(
         "hash",
         "coupon",
         "proof",
+        "player",
+        "config_hash",
+        "prev_hash",
     }
     bobs = client.get(f"{API}/me/plays", headers=bearer(bob)).get_json()["plays"]
     assert [r["hash"] for r in bobs] == [theirs["hash"]]

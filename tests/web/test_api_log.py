@@ -20,6 +20,7 @@ from gamify.audit import signed_note
 from gamify.audit.verify import verify_bundle
 from gamify.cli.main import cli
 from gamify.core import merkle
+from gamify.core.canonical import canonical_json
 from gamify.core.checkpoint import VerifierKey
 from gamify.web.state import state
 
@@ -252,7 +253,9 @@ def test_a_shoppers_receipts_carry_proofs_against_a_signed_checkpoint(
             )
         )
         hashes = [bytes.fromhex(h) for h in proof["hashes"]]
-        leaf = bytes.fromhex(proof["leaf_hash"])
+        row = {k: v for k, v in play.items() if k not in ("coupon", "proof")}
+        leaf = merkle.leaf_hash(canonical_json(row))  # the shopper's own row, hashed
+        assert leaf.hex() == proof["leaf_hash"]
         assert merkle.verify_inclusion(leaf, play["seq"], PLAYS, hashes, signed.root)
 
 
