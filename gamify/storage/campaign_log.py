@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, union_all, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 
 from gamify.core.chain import PLAY_COLUMNS, ZERO_HASH
 from gamify.core.fairness import V2
@@ -35,7 +35,6 @@ from gamify.storage.tables import (
     coupon_t,
     epoch_t,
     play_t,
-    tree_t,
 )
 
 AWARDS_COUNTED = "awards-counted"
@@ -172,19 +171,23 @@ class SqlCampaignLog:
         for level, index in nodes:
             by_level.setdefault(level, set()).add(index)
         # A SELECT per level, each probing the primary key for its indexes: SQLite scans the
-        # campaign's nodes for a list of row values, or for an OR of the levels.
-        query = union_all(
-            *(
-                select(tree_t.c.level, tree_t.c.idx, tree_t.c.hash).where(
-                    tree_t.c.campaign == campaign,
-                    tree_t.c.level == level,
-                    tree_t.c.idx.in_(sorted(indexes)),
-                )
-                for level, indexes in sorted(by_level.items())
+        # campaign's nodes for a list of row values, or for an OR of the levels. Written as
+        # text: building the same query as expressions cost more than running it.
+        params: dict[str, Any] = {"campaign": campaign}
+        parts = []
+        for n, (level, indexes) in enumerate(sorted(by_level.items())):
+            params[f"l{n}"] = level
+            marks = []
+            for m, index in enumerate(sorted(indexes)):
+                params[f"i{n}_{m}"] = index
+                marks.append(f":i{n}_{m}")
+            parts.append(
+                "SELECT level, idx, hash FROM gamify_tree_node "
+                f"WHERE campaign = :campaign AND level = :l{n} AND idx IN ({', '.join(marks)})"
             )
-        )
         with self.engine.connect() as conn:
-            return {(r.level, r.idx): bytes(r.hash) for r in conn.execute(query)}
+            rows = conn.execute(text(" UNION ALL ".join(parts)), params)
+            return {(level, index): bytes(digest) for level, index, digest in rows}
 
     def counters(self, campaign: str, scopes: Sequence[str]) -> dict[str, int]:
         if not scopes:
