@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -36,6 +36,7 @@ from gamify.cli.loyalty import loyalty_group
 from gamify.cli.report import render as render_report
 from gamify.core.campaign import Campaign
 from gamify.core.challenge import AnyCampaign, Challenge
+from gamify.core.checkpoint import Checkpoint
 from gamify.core.errors import BundleError, CampaignError, GamifyError
 from gamify.core.loyalty import LOYALTY_FILE, LOYALTY_ID, Loyalty
 from gamify.services.audience import holdout_issue
@@ -49,6 +50,7 @@ from gamify.web.log_key import log_signer
 from gamify.web.state import GamifyState, build_state, state
 
 FINDING = 1
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command()
@@ -134,34 +136,46 @@ def simulate_command(
         click.echo(f"bundle written to {export} (verify it with: gamify verify {export})")
 
 
+def _checkpoint_options(command: F) -> F:
+    """``--checkpoint NOTE --key KEYFILE``: a signed checkpoint the log's tree must match."""
+    command = click.option(
+        "--key",
+        "key_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="The log's key: its verifier key line (GET /api/log/key) or an Ed25519 PEM "
+        "public key.",
+    )(command)
+    return click.option(
+        "--checkpoint",
+        "checkpoint_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A signed checkpoint the log's Merkle tree must match (needs --key).",
+    )(command)
+
+
+def _signed_checkpoint(checkpoint_file: Path | None, key_file: Path | None) -> Checkpoint | None:
+    """The checkpoint of ``--checkpoint``, its signature checked with ``--key``; a forged or
+    broken one is a finding (exit 1), named without a traceback."""
+    if (checkpoint_file is None) != (key_file is None):
+        raise click.UsageError("--checkpoint and --key go together")
+    if checkpoint_file is None or key_file is None:
+        return None
+    try:
+        return signed_note.verify_with(
+            _read_text(checkpoint_file, "checkpoint"), _read_text(key_file, "key")
+        )
+    except signed_note.CheckpointError as exc:
+        click.echo(f"FAILED: checkpoint {checkpoint_file}: {exc}", err=True)
+        raise SystemExit(FINDING) from None
+
+
 @click.command()
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--checkpoint",
-    "checkpoint_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A signed checkpoint the bundle's Merkle tree must match (needs --key).",
-)
-@click.option(
-    "--key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The log's key: its verifier key line (GET /api/log/key) or an Ed25519 PEM public key.",
-)
+@_checkpoint_options
 def verify(bundle: Path, checkpoint_file: Path | None, key_file: Path | None) -> None:
     """Re-derive every play of an audit bundle; name the first faulty seq. With a signed
     checkpoint, a log cut short, rewritten or forked is a finding too."""
-    if (checkpoint_file is None) != (key_file is None):
-        raise click.UsageError("--checkpoint and --key go together")
-    checkpoint = None
-    if checkpoint_file is not None and key_file is not None:
-        try:
-            checkpoint = signed_note.verify_with(
-                _read_text(checkpoint_file, "checkpoint"), _read_text(key_file, "key")
-            )
-        except signed_note.CheckpointError as exc:
-            click.echo(f"FAILED: checkpoint {checkpoint_file}: {exc}", err=True)
-            raise SystemExit(FINDING) from None
+    checkpoint = _signed_checkpoint(checkpoint_file, key_file)
     bar = ProgressBar(bundle.stat().st_size, sys.stderr)
     try:
         report = verify_bundle(
@@ -240,18 +254,7 @@ def checkpoint(campaign_id: str) -> None:
 @click.argument("campaign_id")
 @click.option("--epoch", "epochs", type=int, multiple=True, help="A closed epoch to test "
               "(repeat for more); default: every closed epoch.")  # fmt: skip
-@click.option(
-    "--checkpoint",
-    "checkpoint_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A signed checkpoint the log's tree must match (needs --key).",
-)
-@click.option(
-    "--key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The log's verifier key line or Ed25519 PEM public key.",
-)
+@_checkpoint_options
 @click.option(
     "-o",
     "--output",
@@ -268,20 +271,10 @@ def attest(
     """Test CAMPAIGN_ID's closed epochs: chi-square of the drawn prizes against the odds and
     a runs test, over its verified audit bundle; print a statement an auditor can sign. Exits
     1 when the bundle does not verify or a test finds evidence against the odds (α = 0.01)."""
-    if (checkpoint_file is None) != (key_file is None):
-        raise click.UsageError("--checkpoint and --key go together")
+    checkpoint = _signed_checkpoint(checkpoint_file, key_file)
     current = _state()
     if not current.service.epochs(campaign_id):
         raise click.UsageError(f"there is no campaign {campaign_id!r} in the database")
-    checkpoint = None
-    if checkpoint_file is not None and key_file is not None:
-        try:
-            checkpoint = signed_note.verify_with(
-                _read_text(checkpoint_file, "checkpoint"), _read_text(key_file, "key")
-            )
-        except signed_note.CheckpointError as exc:
-            click.echo(f"FAILED: checkpoint {checkpoint_file}: {exc}", err=True)
-            raise SystemExit(FINDING) from None
     with tempfile.TemporaryDirectory(prefix="gamify-attest-") as folder:
         bundle = (
             output.with_suffix(".audit.jsonl") if output else Path(folder) / f"{campaign_id}.jsonl"

@@ -122,5 +122,9 @@ class Campaign:
     def prize(self, prize_id: str) -> Prize:
         return self.prizes[self.rules.index[prize_id]]
 
+    def epoch_due(self, opened_at: datetime | None, now: datetime) -> bool:
+        """Whether an epoch opened at ``opened_at`` has been open for :attr:`rotate_every`."""
+        return opened_at is not None and now >= opened_at + self.rotate_every
+
     def is_running(self, moment: datetime) -> bool:
         return self.starts <= moment < self.ends

@@ -78,11 +78,7 @@ class CampaignCases:
         if not campaign.is_running(now):
             return
         last = self.log.epochs(campaign.id)[-1:]
-        if (
-            last
-            and last[0].revealed_at is None
-            and now >= last[0].opened_at + campaign.rotate_every
-        ):
+        if last and last[0].revealed_at is None and campaign.epoch_due(last[0].opened_at, now):
             self.open_epoch_after(campaign.id, last[0].epoch)
 
     def rotate(self, campaign_id: str) -> EpochInfo:
@@ -101,7 +97,7 @@ class CampaignCases:
     if TYPE_CHECKING:  # ProofCases, beside this class in the Service
 
         def checkpoint(
-            self, campaign_id: str, *, fresh: bool = True
+            self, campaign_id: str, *, fresh: bool = True, covering: int | None = None
         ) -> StoredCheckpoint | None: ...
 
     def epochs(self, campaign_id: str) -> list[EpochInfo]:

@@ -41,13 +41,18 @@ class ProofCases:
 
     # -- signed checkpoints ---------------------------------------------------------------
 
-    def checkpoint(self, campaign_id: str, *, fresh: bool = True) -> StoredCheckpoint | None:
+    def checkpoint(
+        self, campaign_id: str, *, fresh: bool = True, covering: int | None = None
+    ) -> StoredCheckpoint | None:
         """The latest signed checkpoint; ``fresh``, one that covers every play there is now
         (signed now if the latest does not: so never more checkpoints than plays, however
-        often it is asked). None: no key to sign with, or none made yet."""
+        often it is asked); with ``covering``, the latest if it covers that seq already. None:
+        no key to sign with, or none made yet."""
         latest = self.log.latest_checkpoint(campaign_id)
         if not fresh or self.signer is None:
             return latest
+        if latest is not None and covering is not None and covering < latest.size:
+            return latest  # it covers the play asked about already
         size, frontier = self.log.tree_head(campaign_id)
         if latest is not None and latest.size >= size:
             return latest
@@ -90,15 +95,21 @@ class ProofCases:
 
     def inclusion(self, campaign_id: str, seq: int, size: int | None = None) -> InclusionProof:
         """The play ``seq`` in the tree of ``size`` plays (by default all there are now)."""
-        size, root = self.tree_root(campaign_id, size)
+        current, frontier = self.log.tree_head(campaign_id)
+        size = current if size is None else size
+        self._within(size, current)
         if not 0 <= seq < size:
             raise ProofOutOfRange(
                 f"seq must be a play of the tree: 0 to {size - 1} for size {size}"
                 if size
                 else "the log has no plays yet"
             )
-        wanted = [(0, seq), *merkle.inclusion_nodes(seq, size)]
-        get = self._nodes(campaign_id, wanted)
+        # The proof's nodes and, for an older size, its root's, in one query.
+        older = merkle.root_nodes(size) if size != current else []
+        get = self._nodes(campaign_id, [(0, seq), *merkle.inclusion_nodes(seq, size), *older])
+        root = (
+            merkle.root(size, get) if older else merkle.Frontier.from_bytes(size, frontier).root()
+        )
         return InclusionProof(seq, size, get(0, seq), merkle.inclusion_proof(seq, size, get), root)
 
     def consistency(self, campaign_id: str, old: int, new: int) -> list[bytes]:
@@ -119,9 +130,7 @@ class ProofCases:
         """Proofs of the plays ``seqs`` against the latest signed checkpoint, signed now if it
         does not cover them all (a shopper's receipts, CONTRACT §12): the nodes of every proof
         in one query. Without a checkpoint (no signing key), no proofs."""
-        made = self.log.latest_checkpoint(campaign_id)
-        if made is None or max(seqs, default=-1) >= made.size:
-            made = self.checkpoint(campaign_id)
+        made = self.checkpoint(campaign_id, covering=max(seqs, default=-1))
         if made is None or not seqs:
             return made, {}
         size = made.size

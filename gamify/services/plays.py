@@ -196,7 +196,7 @@ class PlayCases:
             if not extra:
                 raise
             with_bonus = True  # an extra play a challenge gave, beyond the limits
-        if found.revealed or _due(campaign, found.opened_at, now):
+        if found.revealed or campaign.epoch_due(found.opened_at, now):
             return found.epoch
         head = Head(
             next_seq=found.next_seq,
@@ -259,11 +259,6 @@ class PlayCases:
         self, campaigns: Iterable[Campaign], customer_id: str
     ) -> list[dict[str, Any]]:
         return self.log.plays_of({self.player(c.id, customer_id): c.id for c in campaigns})
-
-
-def _due(campaign: Campaign, opened_at: datetime | None, now: datetime) -> bool:
-    """Whether the open epoch has been open for the campaign's ``rotate_every``."""
-    return opened_at is not None and now >= opened_at + campaign.rotate_every
 
 
 def _empty_pools(campaign: Campaign, found: Locked) -> frozenset[str]:
