@@ -266,7 +266,7 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     const panel = h("section", { class: "panel", "aria-labelledby": "title" }, [
       title, about, stage, status, fair,
     ]);
-    let game, launcher, receipt, verifier;
+    let game, launcher, receipt, verifier, prizes;
 
     if (!o.floating) {
       root.append(panel);
@@ -346,10 +346,15 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     const verify = (source) => {
       if (source) receipt = source;
       if (!fair.open) return;
-      verifier ||= window.gamify.load("verify", root).then((kind) => {
-        const href = `${prefix}/api/campaigns/${encodeURIComponent(id)}/fairness`;
-        return kind.create(fair, { t: i18n(lang, locale, kind.STRINGS), href });
-      });
+      verifier ||= window.gamify.load("verify", root).then((kind) =>
+        kind.create(fair, {
+          t: i18n(lang, locale, kind.STRINGS),
+          prefix,
+          id,
+          call: o.signedIn ? o.call : null, // a signed-in shopper's plays are checked too
+          prizes,
+        }),
+      );
       verifier.then(
         (shown) => shown.show(receipt),
         (problem) => {
@@ -406,6 +411,7 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
       });
       // a challenge has steps, not draws: its card says the rest itself
       if (!campaign.prizes) return;
+      prizes = campaign.prizes;
       verify({ ...campaign, client_seed: o.seed() });
       fair.hidden = false;
       if (!campaign.active) say({ code: "campaign_inactive" });

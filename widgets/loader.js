@@ -109,7 +109,8 @@
     let response;
     try {
       const signal = AbortSignal.timeout?.(15000);
-      response = await fetch(`${prefix}/api/${path}?lang=${lang}`, { ...init, headers, signal });
+      const url = `${prefix}/api/${path}${path.includes("?") ? "&" : "?"}lang=${lang}`;
+      response = await fetch(url, { ...init, headers, signal });
     } catch {
       throw { code: "network" };
     }

@@ -17,6 +17,7 @@ from typing import IO, BinaryIO
 
 from gamify.audit.bundle import bundle_line, epoch_record, play_record
 from gamify.core.canonical import canonical_json
+from gamify.core.errors import NotFound
 from gamify.services.ports import CampaignLog, LogSnapshot
 
 log = logging.getLogger("gamify")
@@ -56,6 +57,14 @@ class BundleCases:
 
     def bundle_snapshot(self, campaign_id: str) -> LogSnapshot:
         return self.log.snapshot(campaign_id)
+
+    def config_text(self, campaign_id: str, config_hash: str) -> str:
+        """One config version's canonical JSON, byte for byte as its hash was taken: a browser
+        checking one draw hashes this text instead of fetching the whole bundle."""
+        for config in self.log.snapshot(campaign_id).configs:
+            if config.config_hash == config_hash:
+                return config.config
+        raise NotFound(f"campaign {campaign_id!r} has no config version {config_hash!r}")
 
     def bundle_lines(self, campaign_id: str, snapshot: LogSnapshot | None = None) -> Iterator[str]:
         """The audit bundle, line by line: config versions, epochs, then the plays of the

@@ -131,7 +131,9 @@ def play(campaign_id: str) -> Response:
 @blueprint.get("/api/campaigns/<campaign_id>/fairness")
 def fairness(campaign_id: str) -> Response:
     current = state()
-    epochs = current.service.epochs(known_campaign_id(current, campaign_id))
+    known = known_campaign_id(current, campaign_id)
+    epochs = current.service.epochs(known)
+    campaign = current.registry.campaigns.get(known)
     body: shapes.Fairness = {
         "campaign": campaign_id,
         "algorithm": cast(shapes.Algorithm, epochs[-1].algorithm if epochs else V2),
@@ -143,6 +145,7 @@ def fairness(campaign_id: str) -> Response:
                 "opened_at": iso_utc(e.opened_at),
                 "revealed_at": iso_utc(e.revealed_at) if e.revealed_at else None,
                 "algorithm": cast(shapes.Algorithm, e.algorithm),
+                "closes_at": _closes_at(campaign, e.opened_at) if e.server_seed is None else None,
             }
             for e in epochs
         ],
@@ -192,6 +195,14 @@ def known_campaign_id(current: GamifyState, campaign_id: str) -> str:
     current.service.reveal_if_ended(campaign)
     current.service.rotate_if_due(campaign)
     return campaign.id
+
+
+def _closes_at(campaign: AnyCampaign | None, opened_at: datetime) -> str | None:
+    """When an open epoch closes by itself and its seed is revealed: after ``rotate_every``,
+    or at the campaign's end if that comes first (unknown for a campaign gone from the files)."""
+    if not isinstance(campaign, Campaign):
+        return None
+    return iso_utc(min(opened_at + campaign.rotate_every, campaign.ends))
 
 
 def allowance_json(allowance: Allowance) -> shapes.Allowance:

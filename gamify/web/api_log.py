@@ -9,6 +9,7 @@ takes them as they are.
 from __future__ import annotations
 
 import base64
+import re
 
 from flask import Response, request
 
@@ -20,6 +21,7 @@ from gamify.web.http import json_response
 from gamify.web.state import state
 
 MAX_SIZE = 2**63 - 1  # a BIGINT, as checkpoints write sizes
+CONFIG_HASH = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 
 @blueprint.get("/api/log/key")
@@ -46,6 +48,23 @@ def checkpoint(campaign_id: str) -> Response:
         raise NotFound("this gamify signs no checkpoints")
     response = Response(made.note, content_type="text/plain; charset=utf-8")
     response.cache_control.no_cache = True
+    return response
+
+
+@blueprint.get("/api/campaigns/<campaign_id>/configs/<config_hash>")
+def config_version(campaign_id: str, config_hash: str) -> Response:
+    """A config version as the log recorded it, its exact bytes (their SHA-256 is
+    ``config_hash``): the prizes and weights a play's receipt names, without the whole bundle.
+    It never changes, so it is cached for good."""
+    current = state()
+    known = known_campaign_id(current, campaign_id)
+    if not CONFIG_HASH.fullmatch(config_hash):
+        raise NotFound("a config hash is 64 lowercase hex characters")
+    text = current.service.config_text(known, config_hash)
+    response = Response(text, content_type="application/json")
+    response.cache_control.public = True
+    response.cache_control.max_age = 31536000
+    response.cache_control.immutable = True
     return response
 
 

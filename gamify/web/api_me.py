@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 from gamify.web import shapes
 from gamify.web.auth import customer_id
 from gamify.web.blueprint import blueprint
-from gamify.web.http import json_response
+from gamify.web.http import find_campaign, json_response
 from gamify.web.state import GamifyState, state
 
 
@@ -18,7 +18,10 @@ def my_plays() -> Response:
     current = state()
     customer = customer_id(required=True)
     assert customer is not None
-    rows = current.service.customer_plays(current.registry.all(), customer)
+    # ?campaign=<id>: one campaign's plays (what the widget's verify panel checks)
+    wanted = request.args.get("campaign")
+    campaigns = current.registry.all() if wanted is None else [find_campaign(current, wanted)]
+    rows = current.service.customer_plays(campaigns, customer)
     proofs = _proofs(current, rows)
     body: shapes.PlayList = {
         "plays": [

@@ -400,6 +400,32 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/campaigns/{campaign_id}/configs/{config_hash}": {
+            "get": {
+                "operationId": "getConfigVersion",
+                "summary": "One config version of the campaign's log, as its hash was taken",
+                "description": "The canonical JSON (CONTRACT §5) whose SHA-256 is `config_hash`, "
+                "byte for byte: the prizes and weights a play's `config_hash` names, for "
+                "checking one draw without the whole bundle. Cached for good (`immutable`).",
+                "security": [{}],
+                "parameters": [
+                    *_params("CampaignId"),
+                    {
+                        "name": "config_hash",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "additionalProperties": True},
+                        "the config version (`prizes`, `fallback`, `budget`, `algorithm`, …)",
+                    ),
+                    "404": _responses("NotFound"),
+                },
+            }
+        },
         "/api/campaigns/{campaign_id}/proof/inclusion": {
             "get": {
                 "operationId": "getInclusionProof",
@@ -507,9 +533,19 @@ def _paths() -> dict[str, Any]:
                 "operationId": "myPlays",
                 "summary": "The customer's own plays, each with seq and hash as a receipt",
                 "security": customer,
+                "parameters": [
+                    {
+                        "name": "campaign",
+                        "in": "query",
+                        "required": False,
+                        "description": "only this game's plays (404 for an unknown one)",
+                        "schema": _SLUG,
+                    }
+                ],
                 "responses": {
                     "200": _json(_ref("PlayList"), "the plays"),
                     "401": _responses("InvalidToken"),
+                    "404": _responses("NotFound"),
                 },
             }
         },

@@ -165,6 +165,13 @@ class EpochView(TypedDict):
         Algorithm,
         Field(description="the fairness algorithm of the epoch's draws (CONTRACT §12)"),
     ]
+    closes_at: Annotated[
+        Time | None,
+        Field(
+            description="when the open epoch closes by itself and its seed is revealed "
+            "(rotate_every, or the campaign's end); null once closed"
+        ),
+    ]
 
 
 class Fairness(TypedDict):

@@ -265,7 +265,7 @@ def assert_landed(page: Page, result: dict[str, Any]) -> None:
     assert segment == play["segment"], (angle, play)
     assert 0.19 <= inside <= 0.81, (angle, inside)  # the middle 60%, never on a border
     assert canvas.get_attribute("data-segment") == str(play["segment"])
-    expect(page.locator(f"{WHEEL} [role=status]")).to_contain_text(play["prize"]["label"])
+    expect(page.locator(f"{WHEEL} .status[role=status]")).to_contain_text(play["prize"]["label"])
 
 
 # -- the wheel --------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def test_the_wheel_turns_for_seconds_with_full_motion(desktop: Tab) -> None:
     elapsed = time.monotonic() - began
     assert elapsed > 3, elapsed
     assert_landed(page, result)
-    status = page.locator(f"{WHEEL} [role=status]")
+    status = page.locator(f"{WHEEL} .status[role=status]")
     expect(status).to_contain_text("You won:" if result["play"]["prize"]["win"] else "No prize")
 
 
@@ -305,7 +305,7 @@ def test_past_the_limit_the_wheel_says_when_to_come_back(desktop: Tab) -> None:
     spin = page.locator(f"{WHEEL} button.go")
     spin.click()
     desktop.results()
-    status = page.locator(f"{WHEEL} [role=status]")
+    status = page.locator(f"{WHEEL} .status[role=status]")
     # one spin a day: the answer says when the next one frees up, as a date and a time
     come_back = re.compile(r"Vuelve el .*\d{4}.*\d{1,2}:\d{2}")
     expect(status).to_contain_text(come_back)
@@ -318,7 +318,7 @@ def test_past_the_limit_the_wheel_says_when_to_come_back(desktop: Tab) -> None:
     # and a customer who comes back to the page is told at once, without playing
     desktop.shop()
     desktop.open_wheel()
-    expect(page.locator(f"{WHEEL} [role=status]")).to_contain_text(come_back)
+    expect(page.locator(f"{WHEEL} .status[role=status]")).to_contain_text(come_back)
     expect(page.locator(f"{WHEEL} button.go")).to_have_attribute("aria-disabled", "true")
     expect(page.locator(f"{WHEEL} canvas")).to_have_attribute("data-state", "idle")
     # the fairness page lists the play
@@ -332,7 +332,7 @@ def test_with_the_api_down_the_wheel_says_so_and_retries(tab: Tab) -> None:
     tab.open_wheel()
     page.route(PLAYS, lambda route: route.abort())
     page.locator(f"{WHEEL} button.go").click()
-    status = page.locator(f"{WHEEL} [role=status]")
+    status = page.locator(f"{WHEEL} .status[role=status]")
     expect(status).to_contain_text("We could not connect. Check your connection and try again.")
     expect(page.locator(f"{WHEEL} canvas")).to_have_attribute("data-state", "error")
     retry = status.get_by_role("button", name="Try again")
@@ -352,7 +352,7 @@ def assert_revealed(tab: Tab) -> dict[str, Any]:
     label = result["play"]["prize"]["label"]
     expect(page.locator(f"{SCRATCH} canvas")).to_have_attribute("data-state", "revealed")
     expect(page.locator(f"{SCRATCH} .under")).to_have_text(label)
-    expect(page.locator(f"{SCRATCH} [role=status]")).to_contain_text(label)
+    expect(page.locator(f"{SCRATCH} .status[role=status]")).to_contain_text(label)
     expect(page.locator(f"{SCRATCH} button.go")).to_have_text("Jugar otra vez")
     return result
 
@@ -451,7 +451,7 @@ def test_a_hostile_label_stays_text(hostile: Tab) -> None:
     [result] = tab.results()
     assert result["play"]["prize"]["label"] == HOSTILE
     expect(page.locator(f"{SCRATCH} .under")).to_have_text(HOSTILE)
-    expect(page.locator(f"{SCRATCH} [role=status]")).to_contain_text(HOSTILE)
+    expect(page.locator(f"{SCRATCH} .status[role=status]")).to_contain_text(HOSTILE)
     assert page.locator(f"{SCRATCH} img, {WHEEL} img").count() == 0
     assert page.evaluate("window.__xss") is None
 
@@ -587,7 +587,7 @@ def test_when_a_game_module_cannot_load_the_widget_says_so_and_retries(desktop: 
     scratch_js = re.compile(r"/gamify/widgets/scratch\.[0-9a-f]{16}\.js$")
     page.route(scratch_js, lambda route: route.abort())
     page.goto(f"{desktop.base}/?customer={desktop.customer}&lang=en")
-    status = page.locator(f"{SCRATCH} [role=status]")
+    status = page.locator(f"{SCRATCH} .status[role=status]")
     expect(status).to_contain_text("We could not connect. Check your connection and try again.")
     expect(page.locator(f"{WHEEL} button.launcher")).to_have_text(re.compile("Black Friday"))
     page.unroute(scratch_js)
@@ -757,7 +757,7 @@ def test_a_long_label_wraps_on_the_scratch_card(long_tab: Tab) -> None:
     page.keyboard.press("Enter")
     result = assert_revealed(long_tab)
     assert result["play"]["prize"]["label"] == LONG_CARD
-    expect(page.locator(f"{SCRATCH} [role=status]")).to_contain_text(LONG_CARD)
+    expect(page.locator(f"{SCRATCH} .status[role=status]")).to_contain_text(LONG_CARD)
     box = page.locator(SCRATCH).evaluate(LABEL_BOX)
     (left, top, right, bottom), (x0, y0, x1, y1) = box["card"], box["text"]
     assert left <= x0 and x1 <= right and top <= y0 and y1 <= bottom, box

@@ -61,7 +61,7 @@ def test_a_holdout_customer_gets_no_launcher_and_the_other_game_still_works(
     expect(page.locator(WHEEL)).to_have_count(0)  # after the answer: removed, not just late
     expect(page.locator("dialog")).to_have_count(0)
     page.locator(f"{SCRATCH} button.go").click()
-    expect(page.locator(f"{SCRATCH} [role=status]").first).not_to_be_empty()
+    expect(page.locator(f"{SCRATCH} .status[role=status]").first).not_to_be_empty()
 
 
 def test_a_treatment_customer_sees_the_wheel_as_always(

@@ -259,6 +259,56 @@ def test_a_shoppers_receipts_carry_proofs_against_a_signed_checkpoint(
         assert merkle.verify_inclusion(leaf, play["seq"], PLAYS, hashes, signed.root)
 
 
+def test_receipts_of_one_campaign_are_asked_for_by_its_id(
+    client: FlaskClient, token: Callable[[str], str], played: bytes
+) -> None:
+    headers = bearer(token("c2"))
+    mine = client.get(f"{PREFIX}/api/me/plays?campaign={WHEEL}", headers=headers).get_json()
+    assert [p["seq"] for p in mine["plays"]] == [2, 6, 10]
+    assert {p["campaign"] for p in mine["plays"]} == {WHEEL}
+    for unknown in ("no-such-game", "<b>", ""):
+        response = client.get(f"{PREFIX}/api/me/plays?campaign={unknown}", headers=headers)
+        assert response.status_code == 404, unknown
+        assert response.get_json()["code"] == "campaign_not_found"
+
+
+def test_a_receipts_config_version_is_served_as_its_hash_was_taken(
+    client: FlaskClient, token: Callable[[str], str], played: bytes
+) -> None:
+    [first, *_] = client.get(f"{PREFIX}/api/me/plays", headers=bearer(token("c0"))).get_json()[
+        "plays"
+    ]
+    response = client.get(f"{API}/configs/{first['config_hash']}")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert hashlib.sha256(response.data).hexdigest() == first["config_hash"]
+    config = response.get_json()
+    assert config["algorithm"] == "gamify-fairness-v2" and config["id"] == WHEEL
+    assert [p["weight"] for p in config["prizes"]] and all(
+        isinstance(p["weight"], int) for p in config["prizes"]
+    )
+    assert "immutable" in response.headers["Cache-Control"]
+    for wrong in ("0" * 64, first["config_hash"].upper(), "abc", "../../etc/passwd"):
+        missing = client.get(f"{API}/configs/{wrong}")
+        assert missing.status_code == 404, wrong
+        assert missing.mimetype == "application/problem+json"
+    assert client.get(f"{PREFIX}/api/campaigns/nope/configs/{'0' * 64}").status_code == 404
+
+
+def test_the_open_epoch_says_when_it_closes_and_a_closed_one_does_not(
+    client: FlaskClient, app: Flask
+) -> None:
+    body = client.get(f"{API}/fairness").get_json()
+    [open_epoch] = body["epochs"]
+    opened = datetime.fromisoformat(open_epoch["opened_at"])
+    closes = datetime.fromisoformat(open_epoch["closes_at"])
+    campaign = state(app).registry.find(WHEEL)
+    assert closes == min(opened + campaign.rotate_every, campaign.ends)
+    client.application.test_cli_runner().invoke(args=["gamify", "rotate", WHEEL])
+    closed, now_open = client.get(f"{API}/fairness").get_json()["epochs"]
+    assert closed["closes_at"] is None and closed["server_seed"] is not None
+    assert now_open["closes_at"] is not None
+
+
 def test_gamify_attest_tests_the_closed_epochs_of_the_verified_log(
     app: Flask, played: bytes, tmp_path: Path
 ) -> None:
