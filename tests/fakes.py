@@ -432,14 +432,14 @@ class MemoryProgressTransaction:
         for c in contributions:
             slot = (c.challenge, c.customer, c.window, c.step, c.source)
             assert slot not in self.data.contributions, f"{slot} was added already"
-            self.data.contributions[slot] = StoredContribution(**vars(c))
+            self.data.contributions[slot] = StoredContribution(*c)
 
     def reverse(self, reversals: Sequence[Reversal]) -> None:
         for r in reversals:
             c = r.contribution
             slot = (c.challenge, c.customer, c.window, c.step, c.source)
-            self.data.contributions[slot] = replace(
-                self.data.contributions[slot], refunded=r.refunded
+            self.data.contributions[slot] = self.data.contributions[slot]._replace(
+                refunded=r.refunded
             )
 
     def attempt(

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from gamify.core.campaign import Campaign, Coupon, Text
@@ -30,6 +31,10 @@ SUM_FIELDS = ("total", "quantity")
 """What ``sum:`` may add besides ``attributes.NAME``: the order total, the items' quantities."""
 UNITS = 10_000
 """Progress is kept in ten-thousandths, so sums of amounts (4 decimals at most) stay exact."""
+
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+"""What a payload without an order or attributes is read as (no new dict each time)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class Where:
         )
 
     def matches(self, payload: Mapping[str, Any]) -> bool:
-        order = payload.get("order") or {}
+        order = payload.get("order") or _NOTHING
         if self.min_total is not None or self.max_total is not None:
             total = _decimal(order.get("total"))
             if total is None:
@@ -65,7 +70,9 @@ class Where:
             self.item_matches(item) for item in order.get("items") or ()
         ):
             return False
-        attributes = payload.get("attributes") or {}
+        if not self.attributes:
+            return True
+        attributes = payload.get("attributes") or _NOTHING
         return all(_same(attributes.get(name), value) for name, value in self.attributes)
 
 
@@ -209,18 +216,27 @@ class Challenge:
         return frozenset(s.event for s in self.steps if s.event is not None)
 
     def window(self, moment: datetime) -> Window | None:
-        """The window holding ``moment``, cut to the challenge's schedule; None outside it."""
+        """The window holding ``moment``, cut to the challenge's schedule; None outside it.
+
+        The same object for every moment of a window: each event asks, for each step that
+        takes it, and a batch's hundreds of windows would otherwise each be an object the
+        garbage collector has to follow."""
         if not self.is_running(moment):
             return None
         if self.repeat == "never":
-            return Window("all", self.starts, self.ends)
+            return self._whole
         day = local_date(moment, self.timezone)
+        first = day - timedelta(days=day.weekday()) if self.repeat == "week" else day.replace(day=1)
+        window = self._windows.get(first)
+        if window is None:
+            window = self._windows[first] = self._window_from(first)
+        return window
+
+    def _window_from(self, first: date) -> Window:
         if self.repeat == "week":
-            first = day - timedelta(days=day.weekday())
             after = first + timedelta(days=7)
             key = "W" + first.isoformat()
         else:
-            first = day.replace(day=1)
             after = (first + timedelta(days=32)).replace(day=1)
             key = "M" + first.isoformat()[:7]
         return Window(
@@ -228,6 +244,15 @@ class Challenge:
             max(self.starts, local_midnight(first, self.timezone)),
             min(self.ends, local_midnight(after, self.timezone)),
         )
+
+    @cached_property
+    def _whole(self) -> Window:
+        return Window("all", self.starts, self.ends)
+
+    @cached_property
+    def _windows(self) -> dict[date, Window]:
+        """Windows by their first local day (a challenge's schedule bounds how many)."""
+        return {}
 
     def done(self, progress: Mapping[str, int]) -> bool:
         """Whether steps' progress (in units, by step id) completes the challenge."""

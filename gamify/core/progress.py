@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from gamify.core.challenge import UNITS, Challenge, Step, Window, shown_units
 from gamify.core.events import Event
@@ -37,8 +37,12 @@ class Tally:
     coupon: str | None = None
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
+    """What one source gives one step of a customer's window.
+
+    A named tuple, as :class:`StoredContribution` is: cheaper to make than a frozen dataclass,
+    and a batch of events makes hundreds."""
+
     challenge: str
     customer: str
     window: str
@@ -53,9 +57,23 @@ class Contribution:
         return (self.challenge, self.customer, self.window)
 
 
-@dataclass(frozen=True)
-class StoredContribution(Contribution):
+class StoredContribution(NamedTuple):
+    """A :class:`Contribution` as stored, with the units refunds took back since (its fields
+    first, in the same order: ``StoredContribution(*contribution)``)."""
+
+    challenge: str
+    customer: str
+    window: str
+    step: str
+    source: str
+    units: int
+    order_id: str | None = None
+    period: str | None = None
     refunded: int = 0
+
+    @property
+    def key(self) -> Key:
+        return (self.challenge, self.customer, self.window)
 
     @property
     def net(self) -> int:
@@ -109,21 +127,17 @@ def order_facts(payloads: Iterable[Mapping[str, Any]]) -> dict[str, OrderFacts]:
     return facts
 
 
-@dataclass(frozen=True)
-class StepProgress:
-    challenge: str
-    step: str
-    units: int
-    goal: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "challenge": self.challenge,
-            "step": self.step,
-            "progress": shown_units(min(self.units, self.goal)),
-            "target": shown_units(self.goal),
-            "done": self.units >= self.goal,
-        }
+def step_progress(challenge: Challenge, step: Step, units: int) -> dict[str, Any]:
+    """A step's progress as the API shows it, made as the plan goes: a dict of strings and
+    numbers is one object that the garbage collector never follows."""
+    goal = step.goal_units
+    return {
+        "challenge": challenge.id,
+        "step": step.id,
+        "progress": shown_units(min(units, goal)),
+        "target": shown_units(goal),
+        "done": units >= goal,
+    }
 
 
 @dataclass
@@ -131,14 +145,16 @@ class Plan:
     contributions: list[Contribution] = field(default_factory=list)
     reversals: list[Reversal] = field(default_factory=list)
     completions: list[Key] = field(default_factory=list)
-    progress: dict[str, list[StepProgress]] = field(default_factory=dict)
-    """By event id: the steps it moved, as they stand after it."""
+    progress: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """By event id: the steps it moved, as they stand after it (:func:`step_progress`)."""
     completed_by: dict[Key, str] = field(default_factory=dict)
     """Which event completed each window."""
 
 
-Matched = dict[str, list[tuple[Challenge, Step, Window]]]
-"""Events' steps (with the window each event falls in) by event id."""
+Match = tuple[Challenge, Step, Window]
+"""A step an event counts for, with the window the event falls in."""
+Matched = dict[str, tuple[Match, ...]]
+"""Events' steps by event id."""
 
 
 class ChallengeIndex:
@@ -155,14 +171,24 @@ class ChallengeIndex:
                     self.by_type.setdefault(step.event, []).append((challenge, step))
             if any(t.startswith("order.") for t in challenge.event_types):
                 self.order_challenges.append(challenge)
+        self._matches: dict[tuple[str, str, str], Match] = {}
 
-    def steps_for(self, event: Event) -> list[tuple[Challenge, Step, Window]]:
+    def steps_for(self, event: Event) -> tuple[Match, ...]:
         found = []
         for challenge, step in self.by_type.get(event.type, ()):
             window = challenge.window(event.occurred_at)
             if window is not None and step.takes(event.payload):
-                found.append((challenge, step, window))
-        return found
+                found.append(self._match(challenge, step, window))
+        return tuple(found)
+
+    def _match(self, challenge: Challenge, step: Step, window: Window) -> Match:
+        """One tuple per step and window, shared by the events that fall in it (as windows
+        are: see :meth:`Challenge.window`), not one more object per event to collect."""
+        name = (challenge.id, step.id, window.key)
+        match = self._matches.get(name)
+        if match is None:
+            match = self._matches[name] = (challenge, step, window)
+        return match
 
     def match(self, events: Sequence[Event]) -> Matched:
         """Each event's steps, by event id: worked out once per request."""
@@ -221,21 +247,22 @@ def plan(
     }
     refunds_follow = any(e.type == "order.refunded" for e in events)
     for event in events:
-        moved: list[StepProgress] = []
+        moved: list[dict[str, Any]] = []
         if event.type == "order.refunded":
             moved = _refund(index, event, tallies, orders, by_order, refunded, result)
         else:
+            order_id = event.order_id
+            facts = orders.get(order_id) if order_id is not None else None
             found = matched[event.id] if matched is not None else index.steps_for(event)
             for challenge, step, window in found:
                 key = (challenge.id, event.customer, window.key)
                 tally = tallies[key]
-                if event.order_id is not None and (key, step.id, event.order_id) in given:
+                if order_id is None:
+                    units = step.units(event.payload)
+                elif (key, step.id, order_id) in given:
                     continue  # the order counted already (paid twice under two event ids)
-                units = (
-                    order_units(step, event.payload, orders.get(event.order_id))
-                    if event.order_id is not None
-                    else step.units(event.payload)
-                )
+                else:
+                    units = order_units(step, event.payload, facts)
                 period = step.period(event.occurred_at, challenge.timezone)
                 if units <= 0 or not _room(step, tally, period):
                     continue
@@ -246,20 +273,16 @@ def plan(
                     step.id,
                     event.id,
                     units,
-                    event.order_id,
+                    order_id,
                     period,
                 )
                 result.contributions.append(contribution)
-                if event.order_id is not None:
-                    given.add((key, step.id, event.order_id))
+                if order_id is not None:
+                    given.add((key, step.id, order_id))
                     if refunds_follow:  # a refund later in the batch finds it
-                        by_order.setdefault(event.order_id, []).append(
-                            StoredContribution(**vars(contribution))
-                        )
+                        by_order.setdefault(order_id, []).append(StoredContribution(*contribution))
                 _add(tally, step, period, units)
-                moved.append(
-                    StepProgress(challenge.id, step.id, tally.units[step.id], step.goal_units)
-                )
+                moved.append(step_progress(challenge, step, tally.units[step.id]))
                 if not tally.completed and challenge.done(tally.units):
                     tally.completed = True
                     result.completions.append(key)
@@ -289,7 +312,7 @@ def _refund(
     by_order: Mapping[str, list[StoredContribution]],
     refunded: dict[tuple[Key, str, str], int],
     result: Plan,
-) -> list[StepProgress]:
+) -> list[dict[str, Any]]:
     """Lower what the refunded order gave each step to what its net total now gives."""
     facts = orders.get(event.order_id or "")
     if facts is None or facts.paid is None:
@@ -312,7 +335,7 @@ def _refund(
         if stored.period is not None and now_gives == 0 and stored.units > before:
             slot = (step.id, stored.period)
             tally.counted[slot] = max(tally.counted.get(slot, 0) - 1, 0)
-        moved.append(StepProgress(challenge.id, step.id, tally.units[step.id], step.goal_units))
+        moved.append(step_progress(challenge, step, tally.units[step.id]))
     return moved
 
 

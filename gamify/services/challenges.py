@@ -167,7 +167,7 @@ class ChallengeCases:
             {
                 "id": event.id,
                 "status": "accepted" if event.id in stored_ids else "duplicate",
-                "progress": [p.as_json() for p in done.progress.get(event.id, ())],
+                "progress": done.progress.get(event.id, []),
                 "rewards": [g.as_json() for g in by_event.get(event.id, ())],
             }
             for event in events

@@ -128,7 +128,7 @@ class SqlProgressTransaction:
     def add(self, contributions: Sequence[Contribution], at: datetime) -> None:
         if not contributions:
             return
-        rows = [{**vars(c), "refunded": 0, "at": at} for c in contributions]
+        rows = [{**c._asdict(), "refunded": 0, "at": at} for c in contributions]
         self.conn.execute(progress_t.insert(), rows)  # sources are new: see progress_postgres
 
     def reverse(self, reversals: Sequence[Reversal]) -> None:
