@@ -15,10 +15,12 @@ from flask import Flask, current_app, has_request_context, url_for
 from markupsafe import Markup, escape
 
 from gamify.cli.commands import FLASK_COMMANDS
+from gamify.services.disclosure import read_organiser
 from gamify.web import blueprint
 from gamify.web.api_events import track
 from gamify.web.log_key import log_signer
 from gamify.web.state import DEFAULT_MAX_BODY, Settings, build_state, state
+from gamify.web.terms import ORGANISER
 
 
 class Gamify:
@@ -42,12 +44,17 @@ class Gamify:
         config.setdefault("GAMIFY_SIGNING_KEY", None)
         config.setdefault("GAMIFY_LOG_HOST", config.get("SERVER_NAME"))
         config.setdefault("GAMIFY_AUTO_UPGRADE", True)
+        config.setdefault("GAMIFY_ORGANISER", None)
         secret = config["GAMIFY_SECRET_KEY"] or app.secret_key
         if not secret:
             raise RuntimeError(
                 "gamify needs a secret to sign customer tokens: set GAMIFY_SECRET_KEY "
                 "(or the app's SECRET_KEY) in the app config"
             )
+        try:
+            organiser = read_organiser(config["GAMIFY_ORGANISER"])
+        except ValueError as exc:
+            raise RuntimeError(f"GAMIFY_ORGANISER: {exc}") from None
         prefix = "/" + str(config["GAMIFY_URL_PREFIX"]).strip("/")
         settings = Settings(
             url_prefix="" if prefix == "/" else prefix,
@@ -68,6 +75,7 @@ class Gamify:
                 config["GAMIFY_SIGNING_KEY"], Path(app.instance_path), config["GAMIFY_LOG_HOST"]
             ),
         )
+        app.extensions[ORGANISER] = organiser  # named on every campaign's terms page
         for command in FLASK_COMMANDS:  # `flask gamify …`: the same commands as `gamify …`
             blueprint.cli.add_command(command)
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix or None)
@@ -94,13 +102,17 @@ def gamify_widget(
     lang: str | None = None,
     target: str | None = None,
     nonce: str | None = None,
+    trigger: str | None = None,
+    show: str | None = None,
 ) -> Markup:
     """``<script src="…/widget.js" data-campaign=… data-customer=<token> defer>``, escaped.
 
     The address follows the app's mount point (``SCRIPT_NAME``, ``APPLICATION_ROOT``) through
     ``url_for``. ``nonce`` is the page's Content-Security-Policy nonce, for stores whose
     ``script-src`` names nonces rather than ``'self'``; the loader hands it on to the game
-    modules it loads.
+    modules it loads. ``trigger`` (``"exit"``, ``"delay:SECONDS"``, ``"scroll:PERCENT"``) and
+    ``show`` (``"always"``, ``"once"``, ``"daily"``) open the floating button's dialog by itself
+    (``data-trigger``, ``data-show``; docs/widgets.md).
     """
     current = state()
     attrs = {"data-campaign": campaign_id}
@@ -110,6 +122,10 @@ def gamify_widget(
         attrs["data-lang"] = lang
     if target:
         attrs["data-target"] = target
+    if trigger:
+        attrs["data-trigger"] = trigger
+    if show:
+        attrs["data-show"] = show
     if nonce:
         attrs["nonce"] = nonce
     rendered = " ".join(f'{name}="{escape(value)}"' for name, value in attrs.items())

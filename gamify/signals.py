@@ -67,4 +67,19 @@ tier_changed = _signals.signal(
     "``old`` is None the first time).",
 )
 
-__all__ = ["challenge_completed", "play_made", "points_changed", "reward_granted", "tier_changed"]
+lead_captured = _signals.signal(
+    "gamify.lead-captured",
+    doc="A guest gave marketing consent, recorded for the first time for this campaign and "
+    "text (CONTRACT §13), right after their play. Keyword data: ``campaign``, ``email`` (as "
+    "they wrote it), ``lang`` (of the consent text shown), ``text_hash`` (its SHA-256), "
+    "``at`` (datetime, UTC).",
+)
+
+__all__ = [
+    "challenge_completed",
+    "lead_captured",
+    "play_made",
+    "points_changed",
+    "reward_granted",
+    "tier_changed",
+]

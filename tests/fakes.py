@@ -34,6 +34,7 @@ from gamify.services.ports import (
     Assignment,
     Completed,
     ConfigRecord,
+    Consent,
     EpochInfo,
     GroupSums,
     Locked,
@@ -519,6 +520,51 @@ class MemoryAudience:
     def fix_holdout(self, campaign: str, percent: int, at: datetime) -> int:
         with self.lock:
             return self.percents.setdefault(campaign, percent)
+
+
+class MemoryGuests:
+    """Guests and consents in memory, as the SQL adapter keeps them (first worker wins)."""
+
+    def __init__(self) -> None:
+        self.guests: dict[str, tuple[str, str]] = {}  # identity -> (id, email)
+        self.consent_rows: list[Consent] = []
+        self.lock = threading.Lock()
+
+    def guest_id(self, identity: str, new_id: str, email: str, at: datetime) -> str:
+        with self.lock:
+            return self.guests.setdefault(identity, (new_id, email))[0]
+
+    def find_guest(self, identity: str) -> str | None:
+        found = self.guests.get(identity)
+        return found[0] if found else None
+
+    def add_consent(self, consent: Consent) -> bool:
+        with self.lock:
+            given = {(c.campaign, c.guest, c.text_hash) for c in self.consent_rows}
+            if (consent.campaign, consent.guest, consent.text_hash) in given:
+                return False
+            self.consent_rows.append(consent)
+            return True
+
+    def consents(self, campaign: str, after: int, limit: int) -> list[tuple[int, Consent]]:
+        numbered = list(enumerate(self.consent_rows, start=1))
+        found = [(n, c) for n, c in numbered if n > after and c.campaign == campaign and c.email]
+        return found[:limit]
+
+    def forget_guest(self, guest: str) -> int:
+        with self.lock:
+            gone = [k for k, (gid, _) in self.guests.items() if gid == guest]
+            for key in gone:
+                del self.guests[key]
+            cleared = 0
+            for i, c in enumerate(self.consent_rows):
+                if c.guest == guest:
+                    self.consent_rows[i] = replace(c, guest=None, email=None)
+                    cleared += 1
+            return len(gone) + cleared
+
+    def forget_customer(self, customer: str, stand_in: str) -> int:
+        raise NotImplementedError("erasing a store customer rewrites SQL tables: see tests/storage")
 
 
 class NoReports:

@@ -8,7 +8,10 @@
  * (loader.js). It shows the title, loads the module of the campaign's game (gamify.load(game,
  * root)) and puts the game on its stage, says in one aria-live status region what happens (the
  * result with its coupon, errors, when to come back), fires `gamify:result`, and offers the
- * "Verify this draw" disclosure, whose module (verify.js) is loaded when the shopper opens it.
+ * "Verify this draw" disclosure, whose module (verify.js) is loaded when the shopper opens it,
+ * and "Prizes and odds", with the terms page. A floating button's dialog may open by itself
+ * (data-trigger, data-show: trigger.js, loaded on such pages only). A guest (no token; a
+ * campaign with `guests`) plays through the form of guest.js, loaded at the first play.
  * A challenge (game `challenge`) gets the stage with the API caller: its card (challenge.js)
  * shows the progress and sends the quiz itself; so does the loyalty card (loyalty.js, the
  * reserved id `loyalty`, which has no campaign: the loader hands over {id, game: "loyalty"}).
@@ -42,6 +45,8 @@
       error: "Something went wrong. Please try again.",
       retry: "Try again",
       verify: "Verify this draw",
+      odds: "Prizes and odds",
+      terms: "Terms and odds",
     },
     es: {
       launcher: "Juega y gana",
@@ -65,6 +70,8 @@
       error: "Algo ha fallado. Vuelve a intentarlo.",
       retry: "Reintentar",
       verify: "Verifica este sorteo",
+      odds: "Premios y probabilidades",
+      terms: "Bases y probabilidades",
     },
   };
   // Problem codes of the API (and "network") to messages; any other code is "error".
@@ -179,12 +186,13 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
   border: 2px dashed currentColor;
   border-radius: 6px;
 }
-.fair {
-  margin-top: 1rem;
+details {
+  margin-top: .5rem;
   font-size: .875rem;
   text-align: left;
 }
-.fair summary {
+summary {
+  padding: .75rem 0;
   text-align: center;
   cursor: pointer;
 }
@@ -201,6 +209,8 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     call: null, // (path, init) => Promise of an API answer, for a challenge's or loyalty card
     signedIn: false, // the widget has a customer token
     seed: () => "", // this browser's client seed
+    trigger: "", // data-trigger: "exit", "delay:SECONDS" or "scroll:PERCENT" opens the dialog
+    show: "", // data-show: how often it may: "always", "once" (the default) or "daily"
   });
 
   // A translator t(key, {vars}) in `lang`, over the frame's texts and a module's.
@@ -259,23 +269,33 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     const title = h("h2", { id: "title", tabindex: "-1" }, t("loading"));
     const about = h("p");
     const stage = h("div");
+    const asking = h("div"); // the guest's form, when it is asked for
     const status = h("div", { class: "status", role: "status", "aria-live": "polite" });
+    const odds = h("details", { class: "odds", hidden: true });
     const fair = h("details", { class: "fair", hidden: true, ontoggle: () => verify() }, [
       h("summary", {}, t("verify")),
     ]);
     const panel = h("section", { class: "panel", "aria-labelledby": "title" }, [
-      title, about, stage, status, fair,
+      title, about, stage, asking, status, odds, fair,
     ]);
-    let game, launcher, receipt, verifier, prizes;
+    let game, launcher, dialog, back, receipt, verifier, prizes;
+    let armed = true; // the display trigger (trigger.js) may still open the dialog
+    const open = (auto) => {
+      armed = false;
+      back = auto && document.activeElement;
+      dialog.showModal();
+    };
 
     if (!o.floating) {
       root.append(panel);
     } else {
-      const dialog = h("dialog", {
+      dialog = h("dialog", {
         role: "dialog",
         "aria-modal": "true",
         "aria-labelledby": "title",
-        onclose: () => launcher.focus(),
+        // focus goes back to the button, or to where it was when the dialog opened by itself
+        onclose: () => (back && back !== document.body && back.isConnected ? back : launcher)
+          .focus(),
         onkeydown: (e) => {
           if (e.key === "Escape") dialog.close();
           if (e.key !== "Tab") return;
@@ -300,7 +320,7 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
       launcher = h("button", {
         class: "launcher",
         "aria-haspopup": "dialog",
-        onclick: () => dialog.showModal(),
+        onclick: () => open(),
       }, t("launcher"));
       // several floating widgets on one page stack up instead of covering each other (the
       // CSSOM, which a strict CSP allows, unlike a style attribute)
@@ -311,6 +331,7 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
     }
 
     const put = (...kids) => status.replaceChildren(...kids.filter(Boolean));
+
     // no plays left: when the next one frees up, or that there are no more
     const later = (when) => (when ? t("comeBack", { date: t.date(when) }) : t("noMore"));
 
@@ -390,6 +411,25 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
       host.dispatchEvent(event);
     };
 
+    // A guest (no token; the campaign takes guests) plays with an email, which the guest
+    // form (guest.js, loaded at the first play) asks for once; a refusal of the email or the
+    // age is said at its field, anything else here.
+    let guest = null; // the form's handle, a Promise
+    const guestPlay = (guests, terms) => () =>
+      (guest ||= window.gamify.load("guest", root).then((kind) =>
+        kind.create(asking, {
+          t: i18n(lang, locale, kind.STRINGS),
+          guests,
+          terms,
+          play: o.play,
+          put: (text) => put(text && h("p", {}, t(text))),
+          back: () => (game.button || title).focus(),
+        }),
+      )).then((form) => form.play(), (problem) => {
+        guest = null;
+        throw problem;
+      });
+
     // The campaign is here: load its game's module, then put the game on the stage.
     const start = async (campaign) => {
       const kind = await window.gamify.load(campaign.game, root);
@@ -399,19 +439,39 @@ dialog::backdrop { background: rgb(0 0 0 / .6); }
       title.textContent = campaign.title ?? t("title");
       about.textContent = campaign.description || "";
       if (launcher) launcher.textContent = title.textContent;
+      // the terms page, next to the API (on the gamify server, wherever the store is)
+      const terms =
+        campaign.terms_url && new URL(campaign.terms_url, new URL(prefix || ".", location.href));
       game = kind.create(stage, {
         campaign,
         t,
-        play: o.play,
+        play: !o.signedIn && campaign.guests ? guestPlay(campaign.guests, terms) : o.play,
         call: o.call,
         signedIn: o.signedIn,
+        describedBy: "odds", // the wheel's slices: their odds
         onStart: () => put(h("p", {}, t("playing"))),
         onResult: show,
         onError: (problem) => say(problem, () => game.play()),
       });
+      // the floating dialog may open by itself (data-trigger): its module, on such pages only
+      if (o.trigger && campaign.active !== false && campaign.plays_left !== 0) {
+        window.gamify.load("trigger", root).then((trigger) =>
+          trigger.create({ ...o, id, armed: () => armed, open: () => open(true) }),
+        );
+      }
       // a challenge has steps, not draws: its card says the rest itself
       if (!campaign.prizes) return;
       prizes = campaign.prizes;
+      // every prize with its odds, and the terms: one tap away, before any play
+      const pct = (x) => x.toLocaleString(lang, { style: "percent", maximumFractionDigits: 2 });
+      odds.append(
+        h("summary", {}, t("odds")),
+        h("ul", { id: "odds" }, prizes.map((p) =>
+          h("li", {}, `${p.label}: ${pct(p.probability)}`),
+        )),
+        terms && h("p", {}, [h("a", { href: terms, target: "_blank" }, t("terms"))]),
+      );
+      odds.hidden = false;
       verify({ ...campaign, client_seed: o.seed() });
       fair.hidden = false;
       if (!campaign.active) say({ code: "campaign_inactive" });

@@ -7,7 +7,10 @@
  * (frame.js: the inline panel or the floating button and its dialog, messages, results); the
  * frame then loads the module of the campaign's game (wheel.js, scratch.js, or challenge.js,
  * the card of a challenge, which gets the API caller) and, when the shopper opens it, the
- * "Verify this draw" panel (verify.js). The reserved id `loyalty` is no campaign: the frame
+ * "Verify this draw" panel (verify.js), and the form of a guest's first play (guest.js: a
+ * shopper without a token, a campaign that takes guests; player() then sends the email). The
+ * tag's data-trigger and data-show go to the frame, which then loads trigger.js to open a
+ * floating button's dialog by itself. The reserved id `loyalty` is no campaign: the frame
  * mounts the loyalty card (loyalty.js) at once, inline, where its tag is. Each module is a
  * file of its own that registers itself: gamify.register(name, module). The server serves the
  * modules under their content hashes, next to this script (gamify/web/widget_assets.py,
@@ -120,18 +123,19 @@
     return body;
   };
 
-  // play() for a game: one POST per attempt. The attempt's Idempotency-Key is kept until the
-  // server gives a definite answer, so a retry after a lost connection cannot play twice.
+  // play(guest) for a game: one POST per attempt. The attempt's Idempotency-Key is kept until
+  // the server gives a definite answer, so a retry after a lost connection cannot play twice.
+  // Without a token, a guest plays with `guest`: {email, marketing_consent, age_confirmed}.
   const player = (call, id, token) => {
     let key = null;
-    return async () => {
-      if (!token) throw { code: "invalid_token" };
+    return async (guest) => {
+      if (!token && !guest) throw { code: "invalid_token" };
       key ||= crypto.randomUUID?.() ?? randomSeed() + randomSeed();
       try {
         const body = await call(`campaigns/${encodeURIComponent(id)}/plays`, {
           method: "POST",
           headers: { "Content-Type": "application/json", "Idempotency-Key": key },
-          body: JSON.stringify({ client_seed: clientSeed() }),
+          body: JSON.stringify({ ...(token ? {} : guest), client_seed: clientSeed() }),
         });
         key = null;
         if (!body.play) throw { code: "error" };
@@ -146,7 +150,8 @@
   // Mounts one campaign in `target` (inline), or behind a floating button when target is null
   // (the loyalty card: inline at the end of the page): a host element whose shadow root the
   // frame (frame.js) fills. Returns the host.
-  const mount = (target, { campaign: id, customer: token, lang: asked, prefix = PREFIX }) => {
+  const mount = (target, options) => {
+    const { campaign: id, customer: token, lang: asked, prefix = PREFIX, trigger, show } = options;
     // the shopper's language: data-lang, <html lang>, the browser's; English when we lack it
     const tag = asked || document.documentElement.lang || navigator.language || "en";
     const primary = tag.toLowerCase().split(/[-_]/)[0];
@@ -183,6 +188,8 @@
             call,
             signedIn: !!token,
             seed: clientSeed,
+            trigger,
+            show,
           }),
         (problem) =>
           wait > 4000
@@ -206,7 +213,7 @@
   const boot = () => {
     if (!script || script.gamify) return;
     script.gamify = true;
-    const { campaign, customer, lang, target } = script.dataset;
+    const { campaign, customer, lang, target, trigger, show } = script.dataset;
     let el = null;
     try {
       el = target && document.querySelector(target);
@@ -214,7 +221,7 @@
       // an invalid selector: fall back to the floating button
     }
     if (!campaign) return;
-    const host = gamify.mount(el, { campaign, customer, lang, prefix: PREFIX });
+    const host = gamify.mount(el, { campaign, customer, lang, prefix: PREFIX, trigger, show });
     // the loyalty card without a data-target goes where its tag is
     if (!el && campaign === LOYALTY && script.closest("body")) script.before(host);
   };

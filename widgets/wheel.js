@@ -8,7 +8,8 @@
  * spin() first awaits play() (the POST), then eases the wheel to land inside the awarded
  * segment (`play.segment`). The final rotation is exposed on the canvas as data-angle
  * (degrees, clockwise, 0-360) and data-segment. Long labels get smaller type, then two lines,
- * then an ellipsis; the canvas's accessible name always has them in full.
+ * then an ellipsis; the canvas's accessible name always has them in full, and its description
+ * (`describedBy`, the frame's "Prizes and odds" list) each slice's odds.
  */
 (() => {
   "use strict";
@@ -37,6 +38,7 @@
     duration: 5000, // ms, cubic ease-out
     reducedDuration: 300, // ms with prefers-reduced-motion: reduce (and no extra turns)
     palette: Object.freeze(["#5b21b6", "#0e7490", "#b45309", "#be123c", "#15803d", "#1d4ed8"]),
+    describedBy: null, // the id of what describes the wheel: the frame's list of the odds
     onStart() {}, // the play was asked for
     onResult() {}, // (play JSON) the wheel has stopped on the prize
     onError() {}, // (problem) the play was refused or failed; the wheel did not move
@@ -67,6 +69,7 @@
       "data-angle": "0",
       "data-state": "idle",
     });
+    if (o.describedBy) canvas.setAttribute("aria-describedby", o.describedBy);
     const wrap = h("div", { class: "wheel" });
     wrap.append(canvas);
     const button = h("button", { class: "go", onclick: () => spin() }, t("spin"));

@@ -23,9 +23,13 @@ from gamify.core.errors import ConfigIssue
 
 CAMPAIGN_KEYS = (
     "id", "game", "title", "description", "timezone", "starts", "ends",
-    "limits", "budget", "holdout", "fairness", "fallback", "prizes",
+    "limits", "budget", "holdout", "fairness", "guests", "fallback", "prizes",
 )  # fmt: skip
 FAIRNESS_KEYS = ("rotate_every",)
+GUESTS_KEYS = ("consent", "per_ip", "min_age")
+MIN_AGES = (14, 99)
+"""The youngest and oldest ``min_age`` a file may set: Spain's age of consent to the processing
+of personal data is 14 (LOPDGDD art. 7); above 99 is a typo."""
 DURATION = re.compile(r"([1-9][0-9]{0,3})([hdw])")
 _DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 CAMPAIGN_REQUIRED = ("id", "game", "title", "timezone", "starts", "ends", "fallback", "prizes")

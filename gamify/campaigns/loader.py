@@ -22,14 +22,16 @@ from gamify.campaigns.checks import (
     CAMPAIGN_KEYS,
     CAMPAIGN_REQUIRED,
     FAIRNESS_KEYS,
+    GUESTS_KEYS,
     LIMIT_KEYS,
     MAX_TEXT,
+    MIN_AGES,
     PRIZE_KEYS,
     located_issue,
     suggest,
 )
 from gamify.campaigns.yaml_nodes import Located, parse_yaml
-from gamify.core.campaign import DEFAULT_ROTATION, Campaign, Game
+from gamify.core.campaign import DEFAULT_MIN_AGE, DEFAULT_ROTATION, Campaign, Game, Guests
 from gamify.core.challenge import AnyCampaign
 from gamify.core.errors import CampaignError, ConfigIssue
 from gamify.core.loyalty import LOYALTY_FILE, LOYALTY_ID
@@ -256,6 +258,7 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
         fallback = self.fallback(n) if (n := f("fallback")) else None
         holdout = self.holdout(n) if (n := f("holdout")) else 0
         rotate_every = self.fairness(n) if (n := f("fairness")) else DEFAULT_ROTATION
+        guests = self.guests(n) if (n := f("guests")) else None
         if self.issues or not (campaign_id and game and title and timezone and starts and ends):
             return None
         if prizes is None or fallback is None or limits is None or budget is None:
@@ -274,6 +277,7 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
             description=description,
             holdout=holdout or 0,
             rotate_every=rotate_every or DEFAULT_ROTATION,
+            guests=guests,
         )
 
     def fairness(self, node: Located) -> timedelta | None:
@@ -282,3 +286,22 @@ class CampaignChecker(ScheduleChecks, PrizeChecks):
         if fields is None:
             return None
         return self.duration(n) if (n := fields.get("rotate_every")) else DEFAULT_ROTATION
+
+    def guests(self, node: Located) -> Guests | None:
+        """``guests: {consent: {es, en}, per_ip: {plays, per}, min_age}`` (CONTRACT §13)."""
+        fields = self.mapping(node, GUESTS_KEYS, ("consent",))
+        if fields is None:
+            return None
+        consent = self.text(n) if (n := fields.get("consent")) else None
+        per_ip = self.limit(n) if (n := fields.get("per_ip")) else None
+        min_age = self.min_age(n) if (n := fields.get("min_age")) else DEFAULT_MIN_AGE
+        if consent is None or min_age is None or ("per_ip" in fields and per_ip is None):
+            return None
+        return Guests(consent, per_ip, min_age, ask_age="min_age" in fields)
+
+    def min_age(self, node: Located) -> int | None:
+        low, high = MIN_AGES
+        if node.kind != "int" or not isinstance(node.scalar, int) or not low <= node.scalar <= high:
+            self.expect(node, f"a whole number of years from {low} to {high}")
+            return None
+        return node.scalar

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from gamify.campaigns.checks import MIN_AGES
 from gamify.campaigns.loader import iana_timezones
 from gamify.campaigns.schema_challenge import challenge_schema
 from gamify.campaigns.schema_parts import (
@@ -164,6 +165,39 @@ def _game() -> dict[str, Any]:
                         "default": "1d",
                         "examples": ["1d", "12h", "1w"],
                     }
+                },
+            },
+            "guests": {
+                "description": (
+                    "Optional: shoppers without an account may play with their email. The widget "
+                    "asks for it and, in a separate box left unticked, for consent to marketing "
+                    "with the `consent` text; limits then count per email (aliases included)."
+                ),
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["consent"],
+                "properties": {
+                    "consent": _text(
+                        "The marketing consent the shopper may tick, such as 'I want offers "
+                        "from Demo Store by email'. Its exact words are kept with each consent."
+                    ),
+                    "per_ip": {
+                        "description": (
+                            "Optional: the most plays from one internet address, whatever "
+                            "the email, such as {plays: 20, per: day}."
+                        ),
+                        "$ref": "#/$defs/limit",
+                    },
+                    "min_age": {
+                        "description": (
+                            "Optional: the minimum age to play, asked with a box to tick. "
+                            "The terms page says 18 when it is not set."
+                        ),
+                        "type": "integer",
+                        "minimum": MIN_AGES[0],
+                        "maximum": MIN_AGES[1],
+                        "examples": [18],
+                    },
                 },
             },
             "fallback": _slug(

@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
-from flask import has_app_context
+from flask import current_app, has_app_context
 from flask.cli import ScriptInfo
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,14 +32,17 @@ from gamify.campaigns.odds import SHIPPED_LANGUAGES, OddsReport, odds_report, pl
 from gamify.campaigns.schema import campaign_schema
 from gamify.campaigns.schema_loyalty import loyalty_schema
 from gamify.campaigns.simulate import Simulation, export_simulation, simulate
+from gamify.campaigns.yaml_nodes import parse_yaml
+from gamify.cli.guests import guest_commands
 from gamify.cli.loyalty import loyalty_group
 from gamify.cli.report import render as render_report
 from gamify.core.campaign import Campaign
 from gamify.core.challenge import AnyCampaign, Challenge
 from gamify.core.checkpoint import Checkpoint
-from gamify.core.errors import BundleError, CampaignError, GamifyError
+from gamify.core.errors import BundleError, CampaignError, ConfigIssue, GamifyError
 from gamify.core.loyalty import LOYALTY_FILE, LOYALTY_ID, Loyalty
 from gamify.services.audience import holdout_issue
+from gamify.services.disclosure import read_organiser
 from gamify.storage.database import (
     SchemaBehind,
     current_revision,
@@ -48,6 +51,7 @@ from gamify.storage.database import (
 from gamify.storage.database import upgrade as upgrade_schema
 from gamify.web.log_key import log_signer
 from gamify.web.state import GamifyState, build_state, state
+from gamify.web.terms import organiser_of
 
 FINDING = 1
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,20 +64,22 @@ def check(paths: tuple[Path, ...]) -> None:
     one named on its own, is checked as the store's loyalty programme.
 
     With a database (``flask gamify check``, or ``--database-url``), also refuse a holdout
-    that differs from the one a running campaign records."""
+    that differs from the one a running campaign records. Warns (exit 0) about what a game's
+    terms page would lack: a winning prize without a value, or no GAMIFY_ORGANISER."""
     failed = False
     recorded = _recorded_holdouts()
+    no_organiser = _organiser_missing()
     for path in paths:
         programme = _loyalty_file(path)
         if path.is_dir() or programme is None:
-            failed |= _check_campaigns(path, recorded)
+            failed |= _check_campaigns(path, recorded, no_organiser)
         if programme is not None:
             failed |= _check_loyalty(programme)
     if failed:
         raise SystemExit(FINDING)
 
 
-def _check_campaigns(path: Path, recorded: dict[str, int]) -> bool:
+def _check_campaigns(path: Path, recorded: dict[str, int], no_organiser: bool = False) -> bool:
     """Print the campaigns of ``path`` or their mistakes; whether there were mistakes."""
     try:
         campaigns = load_campaigns(path)
@@ -93,7 +99,66 @@ def _check_campaigns(path: Path, recorded: dict[str, int]) -> bool:
             click.echo(format_challenge(campaign))
         else:
             click.echo(format_odds(odds_report(campaign)))
+            for warning in terms_warnings(campaign, no_organiser):
+                click.echo(warning, err=True)
     return bool(changed)
+
+
+def terms_warnings(campaign: Campaign, no_organiser: bool) -> list[str]:
+    """What the campaign's terms page would lack, as ``FILE:LINE:COL: field: warning: …``:
+    the law asks promotions to state each prize's value and who runs them."""
+    file = str(campaign.source) if campaign.source is not None else campaign.id
+    root = None
+    if campaign.source is not None:
+        root, _ = parse_yaml(campaign.source.read_bytes(), file)
+
+    def at(key: str, index: int | None = None) -> tuple[int, int]:
+        """Where the top-level ``key`` is written, or its ``index``-th item."""
+        if root is None:
+            return 1, 1
+        node = root.keys.get(key) if index is None else root.entries.get(key)
+        if node is not None and index is not None:
+            node = node.items[index] if index < len(node.items) else None
+        return (node.line, node.column) if node is not None else (1, 1)
+
+    found = [
+        ConfigIssue(
+            file,
+            *at("prizes", i),
+            f"prizes[{i}]",
+            f"warning: the winning prize `{p.id}` has no value: the terms page cannot state "
+            "what it is worth (add `value:`)",
+        )
+        for i, p in enumerate(campaign.prizes)
+        if p.win and p.value is None
+    ]
+    if no_organiser:
+        key = "guests" if campaign.guests is not None else "id"
+        found.append(
+            ConfigIssue(
+                file,
+                *at(key),
+                key,
+                "warning: no organiser is configured (GAMIFY_ORGANISER): the terms page "
+                "cannot say who runs this game"
+                + (" or whom guests ask to erase their data" if campaign.guests else ""),
+            )
+        )
+    return [str(issue) for issue in found]
+
+
+def _organiser_missing() -> bool:
+    """Whether the terms pages have no organiser to name: the app's GAMIFY_ORGANISER under
+    ``flask gamify``; for the standalone command, the environment's (JSON text)."""
+    if has_app_context():
+        return organiser_of(current_app) is None
+    info = click.get_current_context().find_object(ScriptInfo)
+    if info is not None:
+        return organiser_of(info.load_app()) is None
+    try:
+        return read_organiser(os.environ.get("GAMIFY_ORGANISER")) is None
+    except ValueError as exc:
+        raise click.UsageError(f"GAMIFY_ORGANISER: {exc}") from None
 
 
 def _loyalty_file(path: Path) -> Path | None:
@@ -437,6 +502,7 @@ FLASK_COMMANDS = (
     db,
     report_command,
     loyalty_group(lambda: _state()),
+    *guest_commands(lambda: _state()),
 )
 
 

@@ -29,11 +29,16 @@ class Text:
 
     def get(self, lang: str | None = None) -> str:
         """The text in ``lang`` (``es-ES`` falls back to ``es``), else English, else the first."""
+        return dict(self.values)[self.language(lang)]
+
+    def language(self, lang: str | None = None) -> str:
+        """The language :meth:`get` answers ``lang`` with: what a shopper was shown, as a
+        consent record must say."""
         table = dict(self.values)
         for candidate in (lang, (lang or "").split("-")[0], DEFAULT_LANGUAGE):
             if candidate and candidate in table:
-                return table[candidate]
-        return self.values[0][1]
+                return candidate
+        return self.values[0][0]
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.values)
@@ -69,6 +74,22 @@ class Prize:
         )
 
 
+DEFAULT_MIN_AGE = 18
+
+
+@dataclass(frozen=True)
+class Guests:
+    """Play without an account, with an email (CONTRACT §13): ``consent`` is the marketing
+    consent text shown beside its own unticked box; ``per_ip`` caps plays per client address,
+    which a second email alias cannot dodge; ``min_age`` is who may play (the terms say it),
+    asked for with a box when the file sets it (``ask_age``)."""
+
+    consent: Text
+    per_ip: Limit | None = None
+    min_age: int = DEFAULT_MIN_AGE
+    ask_age: bool = False
+
+
 @dataclass(frozen=True)
 class Campaign:
     id: str
@@ -89,6 +110,9 @@ class Campaign:
     rotate_every: timedelta = DEFAULT_ROTATION
     """How long an epoch stays open: the first play or read after that closes it (its seed
     revealed) and opens the next, so every draw is checkable within that time (CONTRACT §12)."""
+    guests: Guests | None = None
+    """Whether shoppers without an account may play, and on what terms (CONTRACT §13); not
+    part of the rules: it changes who plays, not how a play is drawn."""
 
     @cached_property
     def rules(self) -> Rules:

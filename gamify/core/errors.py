@@ -133,6 +133,32 @@ class LimitReached(PlayError):
         super().__init__(f"limit of {plays} play(s) per {per} reached; {when}")
 
 
+class AddressLimitReached(LimitReached):
+    """Over a guest campaign's ``per_ip`` cap: too many plays from one internet address in the
+    period, whatever the email (CONTRACT §13)."""
+
+    def __init__(self, plays: int, per: str, retry_at: datetime | None) -> None:
+        self.plays, self.per, self.retry_at = plays, per, retry_at
+        when = f"next play at {_iso(retry_at)}" if retry_at else "no more plays in this campaign"
+        PlayError.__init__(
+            self, f"limit of {plays} play(s) per {per} from one internet address reached; {when}"
+        )
+
+
+class InvalidEmail(PlayError):
+    """A guest's email that cannot be played with: not an address, or a throwaway one."""
+
+    code = "invalid_email"
+    title = "Invalid email"
+
+
+class AgeNotConfirmed(PlayError):
+    """A guest campaign with ``min_age`` set, played without confirming that age."""
+
+    code = "age_not_confirmed"
+    title = "Age not confirmed"
+
+
 class QuizAttemptsUsed(LimitReached):
     """Every attempt of a quiz step in this window is used; :attr:`retry_at` is when the next
     window brings new ones (None: never)."""

@@ -70,6 +70,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "signed_in": "Sesión iniciada como",
         "switch_to": "Cambiar a",
         "customer_label": "Otro cliente (id)",
+        "as_guest": "Visitar sin cuenta",
+        "guest_here": "Estás de visita sin cuenta: juega a la ruleta solo con tu email.",
+        "sign_in_as": "Entrar como",
+        "guest_cannot": "Sin cuenta no puedes comprar ni escribir reseñas: entra como cliente.",
         "customer_submit": "Cambiar",
         "demo_dates": "Fechas de demo",
         "demo_dates_text": (
@@ -207,6 +211,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "signed_in": "Signed in as",
         "switch_to": "Switch to",
         "customer_label": "Another customer (id)",
+        "as_guest": "Visit without an account",
+        "guest_here": "You are visiting without an account: play the wheel with just your email.",
+        "sign_in_as": "Sign in as",
+        "guest_cannot": "Without an account you cannot order or review: sign in as a customer.",
         "customer_submit": "Switch",
         "demo_dates": "Demo dates",
         "demo_dates_text": (

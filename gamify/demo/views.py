@@ -1,7 +1,9 @@
 """The demo store's pages: the shop (``/``) and a fairness page per campaign.
 
 The language (``?lang=``, Spanish by default) and the signed-in customer (``?customer=``,
-``demo-customer`` by default) travel in the query string, so every link keeps them.
+``demo-customer`` by default) travel in the query string, so every link keeps them. ``?guest=1``
+is a visit without an account: the widgets get no customer token, and the wheel, which takes
+guests, asks for an email at the first spin.
 
 The pages send a strict ``Content-Security-Policy`` (:data:`CSP`, ``default-src 'self'``): the
 store and the widget work with nothing inline. A per-request nonce is on every ``<script>`` of
@@ -87,13 +89,22 @@ def current_customer() -> str:
     return request.args.get("customer", "").strip()[:MAX_CUSTOMER] or DEFAULT_CUSTOMER
 
 
+def current_guest() -> bool:
+    """Whether this is a visit without an account (``?guest=1``)."""
+    return request.args.get("guest") == "1"
+
+
 def link(endpoint: str, **values: Any) -> str:
-    """``url_for`` that keeps the page's language and customer (left out when the defaults)."""
+    """``url_for`` that keeps the page's language and customer (left out when the defaults),
+    or the guest's visit; naming a customer signs in, ``guest=True`` visits as a guest."""
     lang = values.pop("lang", current_lang())
+    guest = values.pop("guest", current_guest() and "customer" not in values)
     customer = values.pop("customer", current_customer())
     if lang != DEFAULT_LANGUAGE:
         values["lang"] = lang
-    if customer != DEFAULT_CUSTOMER:
+    if guest:
+        values["guest"] = "1"
+    elif customer != DEFAULT_CUSTOMER:
         values["customer"] = customer
     return url_for(endpoint, **values)
 
@@ -178,6 +189,7 @@ def _page_globals() -> dict[str, Any]:
         "csp_nonce": csp_nonce,
         "t": TEXTS[lang],
         "customer": current_customer(),
+        "guest": current_guest(),
         "link": link,
         "local": local,
         "endpoint": request.endpoint if here else "demo.index",
@@ -209,6 +221,7 @@ def index() -> str:
         campaigns=campaigns,  # the games: each has a fairness page
         dated=[*campaigns, *challenges],
         others=[c for c in CUSTOMERS if c != customer][:2],
+        customers=CUSTOMERS,  # a guest may sign in as any of them
         ratings=RATINGS,
         backdate_days=BACKDATE_DAYS,
         max_review=MAX_REVIEW,
@@ -220,6 +233,9 @@ def order() -> Response:
     """The "Buy now" button: the order is paid at once (or, demo only, ``days_ago`` days
     back), and the shop tells gamify, as a store's checkout would."""
     texts = TEXTS[current_lang()]
+    if current_guest():
+        flash(texts["guest_cannot"], "error")
+        return redirect(link("demo.index"), 303)
     product = _product()
     days = request.form.get("days_ago", "0")
     if product is None or days not in {"0", *map(str, BACKDATE_DAYS)}:
@@ -261,6 +277,9 @@ def order() -> Response:
 def review() -> Response:
     """The "Write a review" form: the review is published at once, and the shop tells gamify."""
     texts = TEXTS[current_lang()]
+    if current_guest():
+        flash(texts["guest_cannot"], "error")
+        return redirect(link("demo.index"), 303)
     product = _product()
     rating = request.form.get("rating", "")
     text = request.form.get("text", "").strip()
@@ -297,7 +316,8 @@ def fairness_page(campaign_id: str) -> str:
     current = state()
     campaign = _campaign(current, campaign_id)
     epochs = current.service.epochs(campaign.id)
-    plays = current.service.customer_plays([campaign], current_customer())
+    guest = current_guest()  # a guest's plays are not the demo customer's
+    plays = [] if guest else current.service.customer_plays([campaign], current_customer())
     seeds = {e.epoch: e.server_seed for e in epochs if e.server_seed is not None}
     return render_template(
         "fairness.html",

@@ -28,6 +28,7 @@ from gamify.core.errors import (
     LimitReached,
     NotFound,
 )
+from gamify.core.guests import GUEST_PREFIX, AddressCap, check_address
 from gamify.core.holdout import Group
 from gamify.core.play import (
     Allowance,
@@ -106,23 +107,30 @@ class PlayCases:
         customer_id: str,
         client_seed: str | None = None,
         idempotency_key: str | None = None,
+        *,
+        address: AddressCap | None = None,
     ) -> PlayResult:
+        """One play of ``customer_id``; ``address``: a guest's ``per_ip`` cap, counted with the
+        play's other limits under the campaign lock. A guest is in no holdout group: the
+        report measures the store's customers, whose orders it can see."""
         if client_seed is None:
             client_seed = fairness.new_client_seed()
         elif not fairness.is_client_seed(client_seed):
             raise InvalidRequest("client_seed must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
         if idempotency_key is not None:
             check_idempotency_key(idempotency_key)
-        group = self.group(campaign, customer_id)  # a holdout customer never plays
-        if group == "holdout":
-            raise InHoldout(campaign.id)
         player = self.player(campaign.id, customer_id)
-        assignment = Assignment(campaign.id, customer_id, player, group, self.clock())
+        assignment = None
+        if not customer_id.startswith(GUEST_PREFIX):
+            group = self.group(campaign, customer_id)  # a holdout customer never plays
+            if group == "holdout":
+                raise InHoldout(campaign.id)
+            assignment = Assignment(campaign.id, customer_id, player, group, self.clock())
 
         def attempt() -> PlayResult | int:
             with self.plays.transaction() as tx:
                 return self._play_locked(
-                    tx, campaign, player, client_seed, idempotency_key, assignment
+                    tx, campaign, player, client_seed, idempotency_key, assignment, address
                 )
 
         while True:
@@ -144,6 +152,7 @@ class PlayCases:
         client_seed: str,
         idempotency_key: str | None,
         assignment: Assignment | None = None,
+        address: AddressCap | None = None,
     ) -> PlayResult | int:
         """The play, or the number of a revealed open epoch that must be closed first."""
         now = self.clock()
@@ -160,6 +169,7 @@ class PlayCases:
                     *play_scopes(campaign, limits, now),
                     bonus_scope(player),
                     bonus_used_scope(player),
+                    *([address.scope] if address else []),
                 ],
                 player=player,
                 idempotency_key=idempotency_key,
@@ -188,6 +198,8 @@ class PlayCases:
             )
         if not campaign.is_running(now):
             raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
+        if address is not None:  # no extra play lifts it: it guards the store, not a shopper
+            check_address(campaign, address, counts, now)
         extra = bonus_left(counts, player)
         with_bonus = False
         try:
@@ -232,6 +244,8 @@ class PlayCases:
         bumps = decision.bumps
         if with_bonus:
             bumps = {**bumps, bonus_used_scope(player): 1}
+        if address is not None:
+            bumps = {**bumps, address.scope: 1}
         tx.write(
             PlayWrite(
                 row={**decision.row, "coupon": coupon.code if coupon else None},

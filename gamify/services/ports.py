@@ -595,3 +595,48 @@ class LoyaltyStore(Protocol):
 
     def reset(self) -> None:
         """Drop the pooled connections (a transaction that met a dead one starts over)."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A marketing consent as it was given (CONTRACT §13): the guest and the email they gave,
+    the campaign, the SHA-256 and language of the exact text shown, when. ``guest`` and
+    ``email`` are None once the person is erased."""
+
+    campaign: str
+    guest: str | None
+    email: str | None
+    text_hash: str
+    lang: str
+    at: datetime
+
+
+class GuestStore(Protocol):
+    """Guests and their consents: the only place gamify keeps an email."""
+
+    def guest_id(self, identity: str, new_id: str, email: str, at: datetime) -> str:
+        """The customer id of the guest with this ``identity`` (a keyed hash of their mailbox):
+        ``new_id``, with ``email``, if there is none yet; of two workers the first wins."""
+        ...
+
+    def find_guest(self, identity: str) -> str | None: ...
+
+    def add_consent(self, consent: Consent) -> bool:
+        """Record it, once per guest, campaign and text (a second play re-ticking the same box
+        adds nothing); whether it was new."""
+        ...
+
+    def consents(self, campaign: str, after: int, limit: int) -> list[tuple[int, Consent]]:
+        """Up to ``limit`` consents of the campaign with an email (the person not erased), by
+        record number above ``after``, oldest first: leads export in short transactions."""
+        ...
+
+    def forget_guest(self, guest: str) -> int:
+        """Delete the guest's row (their email, the link to their customer id) and the personal
+        fields of their consents, in one transaction; the rows changed."""
+        ...
+
+    def forget_customer(self, customer: str, stand_in: str) -> int:
+        """Put ``stand_in`` for a store customer's id in every table that has one, in one
+        transaction; the rows changed."""
+        ...

@@ -12,6 +12,8 @@ from gamify.services.audience import AudienceCases
 from gamify.services.bundles import BundleCases
 from gamify.services.campaigns import CampaignCases
 from gamify.services.challenges import ChallengeCases
+from gamify.services.disclosure import DisclosureCases
+from gamify.services.guests import GuestCases
 from gamify.services.log_proofs import ProofCases
 from gamify.services.loyalty import LoyaltyCases
 from gamify.services.plays import PlayCases
@@ -19,6 +21,7 @@ from gamify.services.ports import (
     ActivityStore,
     AudienceStore,
     CampaignLog,
+    GuestStore,
     LoyaltyStore,
     PlayStore,
     ProgressStore,
@@ -42,6 +45,8 @@ class Service(
     LoyaltyCases,
     AdminCases,
     ReportCases,
+    DisclosureCases,
+    GuestCases,
 ):
     """A store's gamify: its campaigns' lifecycle, plays, audit bundles, events and challenges,
     on the storage the ports give. ``secret`` keys the pseudonyms that stand for customers in
@@ -56,6 +61,7 @@ class Service(
         reports: ReportStore,
         activity: ActivityStore,
         loyalty: LoyaltyStore,
+        guests: GuestStore,
         secret: str | bytes,
         clock: Callable[[], datetime] = utcnow,
         signer: Signer | None = None,
@@ -67,6 +73,7 @@ class Service(
         self.reports = reports
         self.activity = activity
         self.loyalty = loyalty
+        self.guests = guests
         self.clock = clock
         self.signer = signer  # signs the log's checkpoints (CONTRACT §12); None: none made
         self._checked_at = {}

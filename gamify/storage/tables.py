@@ -418,3 +418,38 @@ inbox_t: Table = LoyaltyInboxRow.__table__  # type: ignore[attr-defined]
 grant_t: Table = LoyaltyGrantRow.__table__  # type: ignore[attr-defined]
 redemption_t: Table = LoyaltyRedemptionRow.__table__  # type: ignore[attr-defined]
 stock_t: Table = LoyaltyStockRow.__table__  # type: ignore[attr-defined]
+
+
+class GuestRow(SQLModel, table=True):
+    """A guest (CONTRACT §13): the only link between a person's email and the customer id they
+    play as (``guest:<random>``). ``identity`` is a keyed hash of their mailbox (aliases
+    included), so the email is in this row alone, and deleting the row erases the person."""
+
+    __tablename__ = "gamify_guest"
+    identity: str = Field(primary_key=True, max_length=64)
+    id: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=320)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class ConsentRow(SQLModel, table=True):
+    """A marketing consent as it was given: by whom, in which campaign, the hash and language
+    of the exact text shown, when. Erasure keeps the record without its personal fields (how
+    many consented, to which text, stays true)."""
+
+    __tablename__ = "gamify_consent"
+    __table_args__ = (
+        Index("ux_gamify_consent_given", "campaign", "guest", "text_hash", unique=True),
+        Index("ix_gamify_consent_guest", "guest"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    guest: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+    text_hash: str = Field(max_length=64)
+    lang: str = Field(max_length=8)
+    at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+guest_t: Table = GuestRow.__table__  # type: ignore[attr-defined]
+consent_t: Table = ConsentRow.__table__  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from gamify.services.service import Service, utcnow
 from gamify.storage.activity_queries import SqlActivity
 from gamify.storage.audience import SqlAudience
 from gamify.storage.campaign_log import SqlCampaignLog
+from gamify.storage.guests_sql import SqlGuests
 from gamify.storage.loyalty_store import SqlLoyaltyStore
 from gamify.storage.plays.store import EnginePlays
 from gamify.storage.progress_store import SqlProgressStore
@@ -32,6 +33,7 @@ def sql_service(
         SqlReports(engine),
         SqlActivity(engine),
         SqlLoyaltyStore(engine),
+        SqlGuests(engine),
         secret,
         clock,
         signer,

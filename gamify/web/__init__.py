@@ -13,6 +13,7 @@ from gamify.web import (  # noqa: F401  (views)
     api_log,
     api_loyalty,
     api_me,
+    terms,
 )
 from gamify.web.blueprint import blueprint
 

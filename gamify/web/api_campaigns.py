@@ -17,8 +17,9 @@ from gamify.core.errors import CampaignNotFound, InvalidRequest
 from gamify.core.fairness import V2
 from gamify.core.play import Allowance
 from gamify.core.rules import iso_utc
+from gamify.services.guests import GUEST_KEYS, guest_entry
 from gamify.services.plays import PlayResult
-from gamify.signals import play_made
+from gamify.signals import lead_captured, play_made
 from gamify.web import shapes
 from gamify.web.api_challenges import challenge_view
 from gamify.web.auth import customer_id
@@ -34,7 +35,7 @@ from gamify.web.http import (
 )
 from gamify.web.state import GamifyState, state
 
-_PLAY_KEYS = frozenset({"client_seed"})
+_PLAY_KEYS = frozenset({"client_seed", *GUEST_KEYS})
 
 
 @blueprint.get("/api/campaigns")
@@ -100,6 +101,8 @@ def campaign_detail(campaign_id: str) -> Response:
         "commitment": epochs[-1].commitment if epochs else None,
         "fallback": campaign.fallback,
         "limits": [{"plays": lim.plays, "per": lim.per} for lim in campaign.limits],
+        "terms_url": url_for("gamify.terms", campaign_id=campaign.id),
+        "guests": _guests_view(campaign, lang),
     }
     if customer is not None:
         left = allowance_json(current.service.allowance(campaign, customer))
@@ -109,21 +112,38 @@ def campaign_detail(campaign_id: str) -> Response:
 
 @blueprint.post("/api/campaigns/<campaign_id>/plays")
 def play(campaign_id: str) -> Response:
+    """A customer's play (bearer token), or a guest's (no token, an email in the body: a
+    campaign with ``guests``, CONTRACT §13). A customer's request ignores the guest fields."""
     current = state()
-    customer = customer_id(required=True)
-    assert customer is not None
+    customer = customer_id(required=False)
     campaign = find_campaign(current, campaign_id)
     body = json_object_body(_PLAY_KEYS)
     client_seed = body.get("client_seed")
     if "client_seed" in body and not isinstance(client_seed, str):
         raise InvalidRequest("client_seed must be a string")
-    result = current.service.play(
-        campaign, customer, client_seed, request.headers.get("Idempotency-Key")
-    )
     lang = negotiate(campaign.title.languages)
+    key = request.headers.get("Idempotency-Key")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    lead = None
+    if customer is not None:
+        result = current.service.play(campaign, customer, client_seed, key)
+    else:
+        address = request.remote_addr or "unknown"
+        played = current.service.guest_play(
+            campaign, guest_entry(body, lang), address, client_seed, key
+        )
+        result, customer, lead = played.result, played.guest, played.lead
     answer = play_json(current, campaign, result, lang)
+    if lead is not None:
+        lead_captured.send(
+            app,
+            campaign=campaign.id,
+            email=lead.email,
+            lang=lead.lang,
+            text_hash=lead.text_hash,
+            at=lead.at,
+        )
     if not result.replayed:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
         play_made.send(app, campaign=campaign.id, customer=customer, play=answer["play"])
     return json_response(answer, 200 if result.replayed else 201)
 
@@ -195,6 +215,17 @@ def known_campaign_id(current: GamifyState, campaign_id: str) -> str:
     current.service.reveal_if_ended(campaign)
     current.service.rotate_if_due(campaign)
     return campaign.id
+
+
+def _guests_view(campaign: Campaign, lang: str) -> shapes.GuestsView | None:
+    guests = campaign.guests
+    if guests is None:
+        return None
+    return {
+        "consent": guests.consent.get(lang),
+        "min_age": guests.min_age,
+        "ask_age": guests.ask_age,
+    }
 
 
 def _closes_at(campaign: AnyCampaign | None, opened_at: datetime) -> str | None:

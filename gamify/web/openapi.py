@@ -327,8 +327,10 @@ def _paths() -> dict[str, Any]:
                 "summary": "Play once",
                 "description": "An empty body is allowed. With an `Idempotency-Key` already "
                 "used by this customer in this campaign, the same play is returned with 200 "
-                "and nothing is consumed.",
-                "security": customer,
+                "and nothing is consumed. Without a token, a guest plays a campaign whose "
+                "`guests` is set, with `email` (and `marketing_consent`, `age_confirmed`) in "
+                "the body: limits count per mailbox, `guests.per_ip` per client address.",
+                "security": optional_customer,
                 "parameters": _params("CampaignId", "IdempotencyKey", "Lang", "AcceptLanguage"),
                 "requestBody": {
                     "required": False,
@@ -337,8 +339,14 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(_ref("PlayResponse"), "the new play"),
                     "200": _json(_ref("PlayResponse"), "a replay of an idempotent request"),
-                    "400": _responses("InvalidRequest"),
-                    "401": _responses("InvalidToken"),
+                    "400": _problem(
+                        "`invalid_request`; for a guest also `invalid_email` (not an address, "
+                        "or a disposable one) and `age_not_confirmed`"
+                    ),
+                    "401": _problem(
+                        "`invalid_token`: a bad or expired token, or no token for a campaign "
+                        "that takes no guests"
+                    ),
                     "403": _problem(
                         "`holdout`: the customer is in the campaign's holdout group; hide the game"
                     ),
@@ -356,6 +364,22 @@ def _paths() -> dict[str, Any]:
                             }
                         },
                     },
+                },
+            }
+        },
+        "/campaigns/{campaign_id}/terms": {
+            "get": {
+                "operationId": "getCampaignTerms",
+                "summary": "A game's terms for shoppers, as an HTML page (Spanish or English)",
+                "description": "Organiser, dates and time zone, who may play, limits, every "
+                "prize with its odds, value, units configured and units left, the fallback "
+                "rule, how draws are made and verified, data protection. Cached for a minute.",
+                "security": [{}],
+                "parameters": _params("CampaignId", "Lang", "AcceptLanguage"),
+                "responses": {
+                    "200": {"description": "the page", "content": {"text/html": {}}},
+                    "404": _responses("NotFound"),
+                    "503": _responses("Unavailable"),
                 },
             }
         },

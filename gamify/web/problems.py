@@ -34,6 +34,8 @@ TYPE_BASE = "https://gamify.dev/problems/"
 #: the OpenAPI document).
 CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "the request is malformed: see `detail`"),
+    "invalid_email": (400, "a guest's email is not an address, or a disposable one"),
+    "age_not_confirmed": (400, "a guest did not confirm the campaign's minimum age"),
     "invalid_token": (401, "missing, forged or expired customer token (or events key)"),
     "holdout": (403, "the customer is in the campaign's holdout group: do not show the game"),
     "not_found": (404, "no such path, or a closed feature such as events"),
@@ -46,7 +48,7 @@ CODES: dict[str, tuple[int, str]] = {
     "idempotency_conflict": (409, "the Idempotency-Key was used before with another request"),
     "payload_too_large": (413, "the request body is larger than GAMIFY_MAX_BODY"),
     "unsupported_media_type": (415, "a request body that is not application/json"),
-    "limit_reached": (429, "a per-customer play limit is used up; see `retry_at`"),
+    "limit_reached": (429, "a play limit (per customer, or per address for guests) is used up"),
     "internal_error": (500, "a bug: never expected, logged on the server"),
     "unavailable": (503, "the database cannot serve requests right now; see `Retry-After`"),
 }

@@ -69,6 +69,18 @@ class LimitView(TypedDict):
     per: Literal["day", "week", "campaign"]
 
 
+class GuestsView(TypedDict):
+    """How a shopper without an account plays (CONTRACT §13): the widget's guest form."""
+
+    consent: Annotated[
+        str, Field(description="the marketing consent text, in `lang`, for its unticked box")
+    ]
+    min_age: Annotated[int, Field(ge=1, description="who may play (the terms page says it)")]
+    ask_age: Annotated[
+        bool, Field(description="the form asks to confirm min_age; the play sends age_confirmed")
+    ]
+
+
 class CampaignView(TypedDict):
     """A campaign: texts, prizes and odds, schedule, the open epoch's commitment."""
 
@@ -88,6 +100,14 @@ class CampaignView(TypedDict):
     ]
     fallback: str
     limits: list[LimitView]
+    terms_url: Annotated[
+        str,
+        Field(description="the campaign's terms page (HTML, es/en): organiser, odds, units left"),
+    ]
+    guests: Annotated[
+        GuestsView | None,
+        Field(description="null: only signed-in customers play (a token is needed)"),
+    ]
     plays_left: NotRequired[
         Annotated[
             Count | None,
@@ -114,6 +134,20 @@ class PlayRequest(TypedDict, total=False):
             pattern=CLIENT_SEED_PATTERN,
             description="the player's seed; the server makes one when absent",
         ),
+    ]
+    email: Annotated[
+        str,
+        Field(
+            max_length=320,
+            description="a guest's email (no token; a campaign with guests): limits count per "
+            "mailbox; ignored with a customer token",
+        ),
+    ]
+    marketing_consent: Annotated[
+        bool, Field(description="a guest ticked the consent box (default false)")
+    ]
+    age_confirmed: Annotated[
+        bool, Field(description="a guest confirmed min_age (required when ask_age)")
     ]
 
 

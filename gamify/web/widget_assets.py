@@ -6,7 +6,9 @@ self-contained file each, with no build step: ``loader.js``, and the modules ``f
 (what is around every game: the inline panel or the floating button and its dialog, messages,
 results), ``wheel.js`` and ``scratch.js`` (the games), ``challenge.js`` (the card of a challenge:
 steps, progress, quiz, reward), ``loyalty.js`` (the loyalty card: points, tier, rewards) and
-``verify.js`` (the "Verify this draw" panel). Each module
+``verify.js`` (the "Verify this draw" panel), ``guest.js`` (the form of a guest's first
+play: email, marketing consent, age) and ``trigger.js`` (a floating dialog that opens by
+itself: data-trigger). Each module
 registers itself with the loader (``gamify.register(name, module)``) and carries its own texts
 and styles. A page loads the loader, the frame and the module of its campaign's game only, so a
 new game or panel does not make every page heavier.
@@ -52,7 +54,7 @@ from gamify.core.version import __version__
 LOADER = "loader.js"
 #: The modules the loader may load, each from ``widgets/<name>.js``: the frame, the games
 #: (named as the campaigns' ``game``) and the panels.
-MODULES = ("frame", "wheel", "scratch", "challenge", "loyalty", "verify")
+MODULES = ("frame", "wheel", "scratch", "challenge", "loyalty", "verify", "guest", "trigger")
 #: The line of loader.js where the server writes the modules' hashes.
 MANIFEST = "const MODULES = {};"
 PACKAGE = "gamify_widgets"

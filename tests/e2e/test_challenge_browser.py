@@ -196,7 +196,7 @@ def test_the_card_shows_every_step_with_an_accessible_progress_bar(tab: Tab) -> 
     expect(card.locator(".prize .coupon")).to_be_hidden()
     expect(card.locator(".signin")).to_be_hidden()
     # the modules of the page: the challenge's card is one more, loaded once
-    assert sorted(tab.modules()) == ["challenge", "frame", "loyalty", "scratch", "wheel"]
+    assert sorted(tab.modules()) == ["challenge", "frame", "loyalty", "scratch", "trigger", "wheel"]
     no_horizontal_scroll(page)
     tab.screenshot(f"challenge-start-{tab.device}", of=CHALLENGE)
 

@@ -91,6 +91,11 @@ COUPON_PATTERNS = {
 }
 
 
+# Guests (CONTRACT §13): every request comes from 127.0.0.1, so one campaign's per_ip cap is
+# out of reach (aliases of one mailbox racing) and the other's is the cap under test.
+PER_IP = 7
+GUEST_CAMPAIGNS = {"race-guest-mailbox": 10_000, "race-guest-address": PER_IP}
+
 EVENTS_KEY = "race-events-key"
 WINNERS_MAX = 25
 CHALLENGE_YAML = """\
@@ -162,6 +167,19 @@ def campaign_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         encoding="utf-8",
     )
     (folder / "loyalty.yaml").write_text(LOYALTY_YAML, encoding="utf-8")
+    for campaign_id, per_ip in GUEST_CAMPAIGNS.items():
+        (folder / f"{campaign_id}.yaml").write_text(
+            CAMPAIGN_YAML.format(
+                id=campaign_id,
+                timezone=TIMEZONE,
+                starts=f"{today - timedelta(days=1)}T00:00:00",
+                ends=f"{today + timedelta(days=30)}T00:00:00",
+                limit=LIMIT_PER_DAY,
+                stock=GRAND_STOCK,
+            )
+            + f'guests:\n  consent: "Offers by email"\n  per_ip: {{plays: {per_ip}, per: day}}\n',
+            encoding="utf-8",
+        )
     return folder
 
 
@@ -244,6 +262,11 @@ class Server:
             json.dumps(payload).encode(),
             headers,
         )
+
+    def guest_play(self, campaign_id: str, email: str, consent: bool = False) -> Response:
+        body = json.dumps({"email": email, "marketing_consent": consent}).encode()
+        headers = {"Content-Type": "application/json"}
+        return self.request("POST", f"{PREFIX}/api/campaigns/{campaign_id}/plays", body, headers)
 
     def events(self, *events: dict[str, Any]) -> Response:
         headers = {"Authorization": f"Bearer {EVENTS_KEY}", "Content-Type": "application/json"}
@@ -725,3 +748,47 @@ def test_one_idempotency_key_sent_to_every_worker_redeems_once(server: Server) -
         assert Counter(r.status for r in tries) == {201: 1, 200: 19}
         assert len({r.json["coupon"] for r in tries}) == 1
         assert _loyalty(server, customer)["points"]["available"] == before - 100
+
+
+# -- (h) guests: aliases of one mailbox, and one address, racing ---------------------------------
+
+
+def test_aliases_of_one_mailbox_racing_share_one_guest_and_its_limit(server: Server) -> None:
+    """60 plays at once by spellings of one Gmail address, all with consent: one guest, its
+    daily limit exact, its consent recorded once."""
+    with server.explain():
+        day = _madrid_today()
+        spellings = [
+            "Race.Guest@gmail.com",
+            "raceguest+a@gmail.com",
+            "r.a.c.e.guest@googlemail.com",
+        ]
+        results = _at_once(
+            ATTEMPTS,
+            lambda i: server.guest_play("race-guest-mailbox", spellings[i % 3], consent=True),
+            ATTEMPTS,
+        )
+        allowed = LIMIT_PER_DAY if _madrid_today() == day else 2 * LIMIT_PER_DAY
+        statuses = Counter(r.status for r in results)
+        assert statuses == {201: allowed, 429: ATTEMPTS - allowed}, statuses
+        plays = _bundle_plays(server.bundle("race-guest-mailbox"))
+        assert len(plays) == allowed and len({p["player"] for p in plays}) == 1
+        with server.service() as service:
+            leads = list(service.leads("race-guest-mailbox"))
+        assert len(leads) == 1 and leads[0].email in {s.lower() for s in spellings} | set(spellings)
+
+
+def test_plays_from_one_address_racing_hold_the_per_ip_cap(server: Server) -> None:
+    with server.explain():
+        day = _madrid_today()
+        results = _at_once(
+            ATTEMPTS,
+            lambda i: server.guest_play("race-guest-address", f"shopper{i}@example.com"),
+            ATTEMPTS,
+        )
+        allowed = PER_IP if _madrid_today() == day else 2 * PER_IP
+        statuses = Counter(r.status for r in results)
+        assert statuses == {201: allowed, 429: ATTEMPTS - allowed}, statuses
+        refused = {r.json["detail"].split(";")[0] for r in results if r.status == 429}
+        assert refused == {f"limit of {PER_IP} play(s) per day from one internet address reached"}
+        assert verify_bundle(server.bundle("race-guest-address")).plays == allowed

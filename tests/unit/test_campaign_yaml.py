@@ -609,7 +609,7 @@ def test_python_tags_are_refused_and_nothing_runs(issues: Issues, tmp_path: Path
         ((2, 7, "game"), "YAML tag not allowed; write plain values",
          "!!python/object/apply:os.system"),
         ((25, 1, "x"), "unknown key; allowed keys are id, game, title, description, timezone, "
-         "starts, ends, limits, budget, holdout, fairness, fallback, prizes", None),
+         "starts, ends, limits, budget, holdout, fairness, guests, fallback, prizes", None),
         ((25, 4, "x"), "YAML tag not allowed; write plain values", "!custom"),
     ]  # fmt: skip
 
@@ -757,3 +757,52 @@ def test_a_holdout_must_be_a_whole_percent_up_to_half(issues: Issues, value: str
 def test_a_holdout_is_read_and_absent_means_none(write: Callable[..., Path]) -> None:
     assert load_campaign(write(VALID + "holdout: 10\n")).holdout == 10
     assert load_campaign(write(VALID)).holdout == 0
+
+
+# -- guests (CONTRACT §13) --------------------------------------------------------------------
+
+GUESTS = """\
+guests:
+  consent: {es: "Quiero ofertas por email", en: "I want offers by email"}
+  per_ip: {plays: 20, per: day}
+  min_age: 16
+"""
+
+
+def test_guests_play_on_the_files_terms(write: Callable[..., Path]) -> None:
+    campaign = load_campaign(write(VALID + GUESTS))
+    assert isinstance(campaign, Campaign) and campaign.guests is not None
+    guests = campaign.guests
+    assert guests.consent.get("es") == "Quiero ofertas por email"
+    assert guests.consent.get("en") == "I want offers by email"
+    assert guests.per_ip == Limit(20, "day")
+    assert (guests.min_age, guests.ask_age) == (16, True)
+    plain = load_campaign(write(VALID + 'guests: {consent: "Sí, quiero ofertas"}\n'))
+    assert isinstance(plain, Campaign) and plain.guests is not None
+    assert (plain.guests.per_ip, plain.guests.min_age, plain.guests.ask_age) == (None, 18, False)
+    assert plain.guests.consent.get("en") == "Sí, quiero ofertas"
+    without = load_campaign(write(VALID))
+    assert isinstance(without, Campaign) and without.guests is None
+    assert campaign.config_hash == without.config_hash  # who may play is not how it is drawn
+
+
+def test_every_mistake_in_guests_is_located(issues: Issues) -> None:
+    found = issues(
+        VALID
+        + "guests:\n"
+        + "  consentt: yes\n"
+        + "  per_ip: {plays: 0, per: fortnight}\n"
+        + "  min_age: 12\n"
+    )
+    assert [(where(i), i.message, i.got) for i in found] == [
+        ((26, 3, "guests.consentt"), "unknown key; did you mean `consent`?", None),
+        ((26, 3, "guests.consent"), "required key missing", None),
+        ((27, 19, "guests.per_ip.plays"), "must be a whole number >= 1", "0"),
+        ((27, 27, "guests.per_ip.per"), "must be one of day, week, campaign", "'fortnight'"),
+        ((28, 12, "guests.min_age"), "must be a whole number of years from 14 to 99", "12"),
+    ]
+    empty = issues(VALID + 'guests: {consent: {es: ""}}\n')
+    assert [(i.path, i.message) for i in empty] == [
+        ("guests.consent.es", "must be a text of 1 to 200 characters")
+    ]
+    assert [i.path for i in issues(VALID + "guests: yes\n")] == ["guests"]

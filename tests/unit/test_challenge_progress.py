@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from fakes import MemoryLog, MemoryPlays, MemoryProgress, NoReports
+from fakes import MemoryGuests, MemoryLog, MemoryPlays, MemoryProgress, NoReports
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,6 +113,7 @@ def test_progress_follows_net_totals_whatever_the_arrival_order(
         NoReports(),
         NoReports(),
         NoReports(),
+        MemoryGuests(),
         "s",
         clock=lambda: NOW,
     )

@@ -210,3 +210,120 @@ def test_unknown_command_and_option_are_bad_usage(runner: CliRunner) -> None:
     assert (
         runner.invoke(cli, ["simulate", str(WHEEL), "--plays", "0", "--seed", "s"]).exit_code == 2
     )
+
+
+# -- what a game's terms page needs (CONTRACT §13) --------------------------------------------
+
+ORGANISER_JSON = '{"name": "Tienda Demo S.L.", "email": "promos@tienda.example"}'
+
+
+GAME = """\
+id: {id}
+game: wheel
+title: {{es: "Rueda", en: "Wheel"}}
+timezone: Europe/Madrid
+starts: 2026-11-27T00:00:00
+ends: 2026-12-01T00:00:00
+{guests}fallback: nothing
+prizes:
+  - id: mug
+    label: {{es: "Una taza", en: "A mug"}}
+    weight: 1
+    value: 8
+  - id: nothing
+    label: {{es: "Nada", en: "Nothing"}}
+    weight: 3
+    win: false
+"""
+GUESTS = """\
+guests:
+  consent: {es: "Acepto", en: "I agree"}
+"""
+
+
+def game_file(folder: Path, campaign_id: str, guests: bool = False) -> Path:
+    """A small wheel whose winning prize has a value; with ``guests`` (on line 7), open to
+    shoppers without an account."""
+    path = folder / f"{campaign_id}.yaml"
+    path.write_text(GAME.format(id=campaign_id, guests=GUESTS if guests else ""), "utf-8")
+    return path
+
+
+def test_check_warns_about_a_winning_prize_without_a_value_and_still_exits_0(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GAMIFY_ORGANISER", ORGANISER_JSON)
+    result = runner.invoke(cli, ["check", str(EXAMPLES)])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{SCRATCH}:25:5: prizes[0]: warning: the winning prize `free-shipping` has no value: "
+        "the terms page cannot state what it is worth (add `value:`)"
+    ) in result.stderr.splitlines()
+    assert "GAMIFY_ORGANISER" not in result.stderr
+    assert "welcome-back-scratch" in result.stdout  # the odds are printed as before
+
+
+def test_check_warns_about_every_game_when_no_organiser_is_configured(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GAMIFY_ORGANISER", raising=False)
+    plain, guests = game_file(tmp_path, "plain-wheel"), game_file(tmp_path, "guest-wheel", True)
+    result = runner.invoke(cli, ["check", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"{guests}:7:1: guests: warning: no organiser is configured (GAMIFY_ORGANISER): the "
+        "terms page cannot say who runs this game or whom guests ask to erase their data",
+        f"{plain}:1:1: id: warning: no organiser is configured (GAMIFY_ORGANISER): the terms "
+        "page cannot say who runs this game",
+    ]
+    examples = runner.invoke(cli, ["check", str(EXAMPLES)])
+    organiser = [line for line in examples.stderr.splitlines() if "GAMIFY_ORGANISER" in line]
+    assert len(organiser) == 2  # the two games; the challenge has no terms page
+    assert not any("seasonal-challenge" in line for line in organiser)
+
+
+def test_check_refuses_a_malformed_organiser_in_the_environment_as_bad_usage(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GAMIFY_ORGANISER", '{"nombre": "Tienda"}')
+    result = runner.invoke(cli, ["check", str(WHEEL)])
+    assert result.exit_code == 2
+    assert "GAMIFY_ORGANISER: unknown key(s) 'nombre'" in result.output
+
+
+def test_check_errors_keep_their_form_and_exit_status_beside_warnings(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GAMIFY_ORGANISER", raising=False)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(WHEEL.read_text(encoding="utf-8").replace("weight: 30", "weight: 0"))
+    result = runner.invoke(cli, ["check", str(broken), str(SCRATCH)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{broken}:25:13: prizes[0].weight: ")
+    assert all(": warning: " in line for line in lines[1:]) and len(lines) == 3
+
+
+@pytest.mark.parametrize("organiser", [None, {"name": "Tienda Demo S.L."}])
+def test_flask_gamify_check_reads_the_organiser_from_the_app_config(
+    tmp_path: Path, organiser: dict[str, str] | None
+) -> None:
+    from flask import Flask
+
+    from gamify import Gamify
+    from gamify.web.state import state
+
+    app = Flask("store", instance_path=str(tmp_path / "instance"))
+    app.config.update(
+        GAMIFY_SECRET_KEY="secret",
+        GAMIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'gamify.sqlite3'}",
+        GAMIFY_CAMPAIGNS=str(EXAMPLES),
+        GAMIFY_ORGANISER=organiser,
+    )
+    Gamify(app)
+    try:
+        result = app.test_cli_runner().invoke(args=["gamify", "check", str(WHEEL)])
+    finally:
+        state(app).engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert ("GAMIFY_ORGANISER" in result.output) is (organiser is None)

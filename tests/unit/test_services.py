@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fakes import MemoryLog, MemoryPlays, MemoryProgress, NoReports
+from fakes import MemoryGuests, MemoryLog, MemoryPlays, MemoryProgress, NoReports
 from service_cases import *  # noqa: F403  (the shared behaviour tests, collected here)
 from service_cases import NOW, MakeState
 
@@ -36,6 +36,7 @@ def make_state(folder: Path) -> Iterator[MakeState]:
             NoReports(),
             NoReports(),
             NoReports(),
+            MemoryGuests(),
             "s3cret",
             clock=lambda: NOW,
         )

@@ -251,6 +251,53 @@ def test_the_signed_in_customer_can_switch(app: Flask, client: FlaskClient) -> N
     assert 'href="/?customer=ana"' in html  # Spanish, as ana
 
 
+def test_a_shopper_may_visit_without_an_account(app: Flask, client: FlaskClient) -> None:
+    """``?guest=1``: the widgets get no customer token; the wheel, which takes guests, asks
+    for an email at the first spin (the browser tests play it)."""
+    html = page(client, "/?lang=en")
+    guest_link = next(a for a in Tags(html).all("a") if "data-guest-link" in a)
+    assert guest_link["href"] == "/?lang=en&guest=1"
+    assert "Visit without an account" in html
+
+    html = page(client, "/?lang=en&guest=1")
+    assert '<strong class="who">' not in html
+    assert "You are visiting without an account" in html
+    tags = widgets(html)
+    assert set(tags) == {WHEEL, SCRATCH, CHALLENGE, "loyalty"}
+    assert all("data-customer" not in tag for tag in tags.values())
+    # signing in as a demo customer leaves the guest's visit; the language links keep it
+    for customer in CUSTOMERS:
+        assert f'href="/?lang=en&amp;customer={customer}"' in html or (
+            customer == "demo-customer" and 'href="/?lang=en">Sign in as demo-customer' in html
+        )
+    links = {a.get("hreflang"): a["href"] for a in Tags(html).all("a") if a.get("hreflang")}
+    assert links == {"es": "/?guest=1", "en": "/?lang=en&guest=1"}
+    assert 'href="/fairness/black-friday-wheel?lang=en&amp;guest=1"' in html
+    # a guest neither orders nor reviews: the shop says so
+    said = notice(client, client.post("/orders?guest=1", data={"product": "watch"}))
+    assert said == "Sin cuenta no puedes comprar ni escribir reseñas: entra como cliente."
+    response = client.post("/reviews?guest=1&lang=en", data={"product": "watch", "rating": "5"})
+    assert notice(client, response).startswith("Without an account you cannot order or review")
+    # and has no plays of a demo customer on the fairness page
+    fairness = page(client, f"/fairness/{WHEEL}?guest=1")
+    assert 'id="plays-title"' not in fairness
+
+
+def test_the_example_wheel_takes_guests_and_opens_on_exit_intent(client: FlaskClient) -> None:
+    tag = widgets(page(client, "/"))[WHEEL]
+    assert tag["data-trigger"] == "exit" and tag["data-show"] == "daily"
+    for lang, consent in (
+        ("es", "Quiero recibir ofertas de Tienda Demo por email"),
+        ("en", "I want to receive offers from Demo Store by email"),
+    ):
+        body = client.get(f"/gamify/api/campaigns/{WHEEL}?lang={lang}").get_json()
+        assert body["guests"]["consent"] == consent
+        assert body["guests"]["ask_age"] is False
+        assert body["terms_url"] == f"/gamify/campaigns/{WHEEL}/terms"
+    # the other games take no guests
+    assert client.get(f"/gamify/api/campaigns/{SCRATCH}").get_json()["guests"] is None
+
+
 def test_a_customer_id_with_markup_stays_text(app: Flask, client: FlaskClient) -> None:
     evil = '<script>alert("x")</script>'
     html = page(client, "/?" + "customer=" + "%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E")
