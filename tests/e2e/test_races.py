@@ -145,18 +145,23 @@ def postgres_url() -> Iterator[str]:
 def campaign_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("campaigns")
     today = _madrid_today()
-    for campaign_id in CAMPAIGNS:
-        (folder / f"{campaign_id}.yaml").write_text(
-            CAMPAIGN_YAML.format(
-                id=campaign_id,
-                timezone=TIMEZONE,
-                starts=f"{today - timedelta(days=1)}T00:00:00",
-                ends=f"{today + timedelta(days=30)}T00:00:00",
-                limit=LIMIT_PER_DAY,
-                stock=GRAND_STOCK,
-            ),
-            encoding="utf-8",
+
+    def game(campaign_id: str) -> str:
+        return CAMPAIGN_YAML.format(
+            id=campaign_id,
+            timezone=TIMEZONE,
+            starts=f"{today - timedelta(days=1)}T00:00:00",
+            ends=f"{today + timedelta(days=30)}T00:00:00",
+            limit=LIMIT_PER_DAY,
+            stock=GRAND_STOCK,
         )
+
+    guests = 'guests:\n  consent: "Offers by email"\n  per_ip: {{plays: {per_ip}, per: day}}\n'
+    files = {c: game(c) for c in CAMPAIGNS} | {
+        c: game(c) + guests.format(per_ip=n) for c, n in GUEST_CAMPAIGNS.items()
+    }
+    for campaign_id, yaml_text in files.items():
+        (folder / f"{campaign_id}.yaml").write_text(yaml_text, encoding="utf-8")
     (folder / "race-challenge.yaml").write_text(
         CHALLENGE_YAML.format(
             timezone=TIMEZONE,
@@ -167,19 +172,6 @@ def campaign_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         encoding="utf-8",
     )
     (folder / "loyalty.yaml").write_text(LOYALTY_YAML, encoding="utf-8")
-    for campaign_id, per_ip in GUEST_CAMPAIGNS.items():
-        (folder / f"{campaign_id}.yaml").write_text(
-            CAMPAIGN_YAML.format(
-                id=campaign_id,
-                timezone=TIMEZONE,
-                starts=f"{today - timedelta(days=1)}T00:00:00",
-                ends=f"{today + timedelta(days=30)}T00:00:00",
-                limit=LIMIT_PER_DAY,
-                stock=GRAND_STOCK,
-            )
-            + f'guests:\n  consent: "Offers by email"\n  per_ip: {{plays: {per_ip}, per: day}}\n',
-            encoding="utf-8",
-        )
     return folder
 
 
