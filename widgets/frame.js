@@ -442,6 +442,7 @@ summary {
       // the terms page, next to the API (on the gamify server, wherever the store is)
       const terms =
         campaign.terms_url && new URL(campaign.terms_url, new URL(prefix || ".", location.href));
+      terms?.searchParams.set("lang", lang); // in the widget's language, not the browser's
       game = kind.create(stage, {
         campaign,
         t,

@@ -85,6 +85,12 @@ def create_demo_app(
         GAMIFY_CAMPAIGNS=str(instance / "campaigns"),
         GAMIFY_ADMIN_TOKEN=_kept(instance / "admin.token", lambda: secrets.token_urlsafe(24)),
         SESSION_COOKIE_SAMESITE="Lax",  # the session carries the notices after a form
+        # the terms pages name who runs the promotions: the demo's own, fictional, store
+        GAMIFY_ORGANISER={
+            "name": "Tienda Demo (a demonstration store of gamify, not a real business)",
+            "address": "Calle de la Demostración 1, 28001 Madrid, Spain",
+            "email": "promotions@demo.example",
+        },
     )
     if history:  # before gamify opens the database, which sets the campaigns up today
         generate_history(database, instance / "campaigns", secret)

@@ -154,7 +154,7 @@ def test_a_guest_plays_with_an_email_only_and_a_second_play_reuses_it(aged: Tab)
     age = form.get_by_label("Tengo 18 años o más")
     expect(age).not_to_be_checked()
     terms = form.get_by_role("link", name="Bases y probabilidades")
-    expect(terms).to_have_attribute("href", f"{aged.base}{TERMS}")
+    expect(terms).to_have_attribute("href", f"{aged.base}{TERMS}?lang=es")  # the form's language
     expect(terms).to_have_attribute("target", "_blank")
     expect(form.locator("fieldset legend")).to_have_text("Juega con tu email")
     # targets of 44 px: the field, each box's whole label, the button
@@ -364,7 +364,7 @@ def test_every_game_lists_its_prizes_with_their_odds_and_the_terms(desktop: Tab)
         ]
     )
     link = odds.get_by_role("link", name="Terms and odds")
-    expect(link).to_have_attribute("href", f"{desktop.base}{TERMS}")
+    expect(link).to_have_attribute("href", f"{desktop.base}{TERMS}?lang=en")
     # the wheel's canvas is described by the list: each slice's odds for a screen reader
     canvas = page.locator(f"{WHEEL} canvas")
     expect(canvas).to_have_attribute("aria-describedby", "odds")
@@ -378,6 +378,6 @@ def test_every_game_lists_its_prizes_with_their_odds_and_the_terms(desktop: Tab)
     odds.locator("summary").click()
     expect(odds.locator("li").first).to_have_text(re.compile(r": \d+(,\d+)?\s%$"))
     expect(odds.get_by_role("link", name="Bases y probabilidades")).to_have_attribute(
-        "href", f"{desktop.base}/gamify/campaigns/welcome-back-scratch/terms"
+        "href", f"{desktop.base}/gamify/campaigns/welcome-back-scratch/terms?lang=es"
     )
     desktop.screenshot("odds-scratch", of=SCRATCH)
