@@ -6,10 +6,12 @@
  * A module of the widget: the frame (frame.js) loads this file when a campaign's game is
  * `challenge`, and the file registers itself with gamify.register. The card shows the time
  * left, each step with a progress bar (a check mark once done), the status and the reward,
- * with its coupon once the challenge is completed. A quiz step is a form: each question a
- * fieldset of native radios (arrow keys move between options), sent with one POST; the answer
- * ("2 of 3 right — passed!") is said in a live region and the card takes the progress the
- * answer carries. The right answers never reach the browser: the server checks them.
+ * with its coupon once the challenge is completed. A quiz step has its rule ("Get 2 of 3
+ * right to pass; 3 attempts left."), a "Take the quiz" button and a live region; the form is
+ * quiz.js's, loaded when the shopper first presses the button (once for every quiz of the
+ * page; the button is aria-disabled meanwhile, and a failure is said with a "Try again"). The
+ * form sends the answers with the API caller, says the result ("2 of 3 right — passed!") in
+ * the step's live region, and the card takes the progress the answer carries.
  *
  * The shopper's progress is the campaign's `progress` (GET /api/campaigns/<id> with a token),
  * else their item of GET /api/me/challenges; the card asks again when the page becomes visible
@@ -46,17 +48,8 @@
       attemptsLeft: "{n} attempts left",
       attemptLeft: "1 attempt left",
       noneLeft: "no attempts left",
-      send: "Send answers",
-      sending: "Checking your answers…",
-      missing: "Answer every question: question {n} has no answer yet.",
-      score: "{correct} of {total} right",
-      passed: "{score} — passed!",
-      failed: "{score}, {left}.",
       over: "You have no attempts left.",
       overUntil: "You have no attempts left until {date}.",
-      allDone: "Challenge completed: your reward is below.",
-      quizNetwork: "Your answers were not sent. Check your connection and try again.",
-      quizError: "Your answers could not be checked. Please try again.",
     },
     es: {
       notStarted: "Sin empezar",
@@ -84,17 +77,8 @@
       attemptsLeft: "te quedan {n} intentos",
       attemptLeft: "te queda 1 intento",
       noneLeft: "no te quedan intentos",
-      send: "Enviar respuestas",
-      sending: "Comprobando tus respuestas…",
-      missing: "Responde a todas las preguntas: falta la pregunta {n}.",
-      score: "{correct} de {total} correctas",
-      passed: "{score}: ¡superado!",
-      failed: "{score}; {left}.",
       over: "No te quedan intentos.",
       overUntil: "No te quedan intentos hasta el {date}.",
-      allDone: "Reto completado: tu premio está abajo.",
-      quizNetwork: "Tus respuestas no se han enviado. Revisa tu conexión y vuelve a intentarlo.",
-      quizError: "No hemos podido comprobar tus respuestas. Vuelve a intentarlo.",
     },
   };
   // the status of GET /api/me/challenges → its text
@@ -103,13 +87,6 @@
     in_progress: "inProgress",
     completed: "completed",
     expired: "expired",
-  };
-
-  // Problem codes of the quiz's answer (and "network") to messages; any other is "quizError".
-  const MESSAGES = {
-    network: "quizNetwork",
-    invalid_token: "signIn",
-    campaign_inactive: "inactive",
   };
 
   const CSS = `
@@ -204,36 +181,6 @@
   white-space: nowrap;
 }
 .open { margin-top: .5rem; }
-form { margin-top: .5rem; }
-fieldset {
-  min-width: 0;
-  margin: 0 0 .75rem;
-  padding: .5rem .75rem .75rem;
-  border: 1px solid #9ca3af;
-  border-radius: var(--gamify-radius, 12px);
-}
-legend {
-  padding: 0 .25rem;
-  font-weight: 600;
-  overflow-wrap: anywhere;
-}
-.option {
-  display: flex;
-  gap: .6rem;
-  align-items: center;
-  min-height: 44px;
-  padding: .25rem .5rem;
-  border-radius: 8px;
-  cursor: pointer;
-}
-.option:has(:checked) { background: #ede9fe; }
-.option input {
-  flex: none;
-  width: 1.25rem;
-  height: 1.25rem;
-  margin: 0;
-  accent-color: var(--gamify-accent, #5b21b6);
-}
 .said {
   min-height: 1.5em;
   margin: .5rem 0 0;
@@ -244,6 +191,10 @@ legend {
   margin: 0;
 }
 .said.error { color: var(--gamify-error, #b91c1c); }
+.said .alt {
+  display: block;
+  margin-top: .5rem;
+}
 .prize {
   margin-top: 1rem;
   padding: .75rem;
@@ -310,48 +261,25 @@ legend {
       signIn,
     ]);
 
-    // A quiz step: the rule, a button that shows the form, the form, and a live region.
+    // A quiz step: the rule, a button that shows the form, the form's place (quiz.js puts
+    // it there), and the live region where the answers' result is said.
     const quiz = (row, key) => {
-      const { questions } = row.step.quiz;
       const note = h("p", { class: "note" });
       const said = h("p", { class: "said", role: "status", "aria-live": "polite" });
-      const send = h("button", { type: "submit" }, t("send"));
-      const groups = questions.map((question, q) =>
-        h("fieldset", {}, [
-          h("legend", {}, question.text),
-          ...question.options.map((option, k) =>
-            h("label", { class: "option" }, [
-              h("input", { type: "radio", name: `${key}-q${q}`, value: `${k}` }),
-              h("span", {}, option),
-            ]),
-          ),
-        ]),
-      );
-      const form = h("form", {
-        id: `${key}-quiz`,
-        novalidate: true,
-        hidden: true,
-        onsubmit: (e) => {
-          e.preventDefault();
-          answer(row);
-        },
-      }, [...groups, send]);
+      const place = h("div");
       const toggle = h("button", {
         type: "button",
         class: "alt open",
         "aria-expanded": "false",
-        "aria-controls": form.id,
-        onclick: () => {
-          form.hidden = !form.hidden;
-          sync(row);
-        },
+        "aria-controls": `${key}-quiz`,
+        onclick: () => toggleQuiz(row),
       });
-      Object.assign(row, { note, said, send, form, groups, toggle });
-      return [note, toggle, form, said];
+      Object.assign(row, { key, note, said, place, toggle });
+      return [note, toggle, place, said];
     };
 
     // One row per step: its mark, label, count and progress bar; a quiz step also has its
-    // form, and the live region where the answers' result is said.
+    // rule, its button, the place of its form and its live region (quiz above).
     const rows = campaign.steps.map((step, i) => {
       const key = `step-${i}`;
       const mark = h("span", { class: "mark", "aria-hidden": "true" }, `${i + 1}`);
@@ -387,9 +315,10 @@ legend {
       row.said.textContent = text;
     };
 
-    // The quiz's controls as the progress and the request allow.
+    // The quiz's controls as the progress and the request allow (row.quiz: its form, once
+    // quiz.js has made it).
     const sync = (row) => {
-      if (!row.form) return;
+      if (!row.note) return;
       const { step } = row;
       const mine = item?.steps?.find((s) => s.id === step.id);
       const attempts = mine?.attempts_left ?? step.quiz.attempts;
@@ -406,10 +335,65 @@ legend {
       row.note.textContent = note;
       row.note.hidden = !running;
       row.toggle.hidden = !open;
-      if (!open) row.form.hidden = true;
-      row.toggle.setAttribute("aria-expanded", `${!row.form.hidden}`);
-      row.toggle.textContent = t(row.form.hidden ? "open" : "hide");
-      row.send.setAttribute("aria-disabled", `${busy || !on}`);
+      const form = row.quiz?.form;
+      if (!open && form) form.hidden = true;
+      const shown = !!form && !form.hidden;
+      row.toggle.setAttribute("aria-expanded", `${shown}`);
+      row.toggle.setAttribute("aria-disabled", `${!!row.loading}`); // quiz.js on its way
+      row.toggle.textContent = t(shown ? "hide" : "open");
+      row.quiz?.enable(!busy && on);
+    };
+
+    // "Take the quiz" / "Hide the quiz". The first time, the form's module (quiz.js) is loaded
+    // (once for the page: gamify.load keeps it) and makes the form; a failure to load it is said
+    // in the step's live region, with a button that tries again.
+    const toggleQuiz = (row) => {
+      if (row.loading) return;
+      if (row.quiz) {
+        row.quiz.form.hidden = !row.quiz.form.hidden;
+        return sync(row);
+      }
+      row.loading = true;
+      say(row, "");
+      sync(row);
+      window.gamify.load("quiz", el.getRootNode()).then(
+        (kind) => {
+          row.loading = false;
+          row.quiz = kind.create(row.place, {
+            step: row.step,
+            id: row.key,
+            campaign: id,
+            call: o.call,
+            t,
+            left: attemptsText,
+            say: (text, error) => say(row, text, error),
+            busy: (yes) => {
+              busy = yes;
+              rows.forEach(sync);
+            },
+            progress: (next) => (next ? update(next) : refresh()),
+            back: () => row.title.focus(),
+          });
+          toggleQuiz(row);
+        },
+        (problem) => {
+          row.loading = false;
+          sync(row);
+          // the frame's texts: the connection, or anything else; the focus stays on the button
+          say(row, "");
+          row.said.append(
+            h("span", { class: "error" }, t(problem?.code === "network" ? "network" : "error")),
+            h("button", {
+              type: "button",
+              class: "alt",
+              onclick: () => {
+                row.toggle.focus();
+                toggleQuiz(row);
+              },
+            }, t("retry")),
+          );
+        },
+      );
     };
 
     // The time left in the window (or the challenge), and since or until when.
@@ -503,54 +487,6 @@ legend {
         update(challenges.find((c) => c.id === id));
       } catch {
         // the card keeps what it showed
-      }
-    };
-
-    // Send the quiz's answers; say the result; take the progress the answer carries.
-    const answer = async (row) => {
-      if (busy || !on) return;
-      const answers = row.groups.map((group) => group.querySelector(":checked")?.value);
-      const missing = answers.findIndex((a) => a == null);
-      if (missing >= 0) {
-        say(row, t("missing", { n: missing + 1 }), true);
-        row.groups[missing].querySelector("input").focus();
-        return;
-      }
-      busy = true;
-      sync(row);
-      say(row, t("sending"));
-      const total = answers.length;
-      try {
-        const result = await o.call(`campaigns/${encodeURIComponent(id)}/quiz`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ step: row.step.id, answers: answers.map(Number) }),
-        });
-        busy = false;
-        const score = t("score", { correct: result.correct, total });
-        let text = t("passed", { score });
-        if (!result.passed) text = t("failed", { score, left: attemptsText(result.attempts_left) });
-        if (result.challenge?.status === "completed") text += ` ${t("allDone")}`;
-        if (result.challenge) update(result.challenge);
-        else await refresh();
-        sync(row);
-        say(row, text);
-        // the form is gone once passed or out of attempts: focus goes to the step's label
-        if (row.form.hidden) row.title.focus();
-      } catch (problem) {
-        busy = false;
-        sync(row);
-        const { code, retry_at: retry } = problem || {};
-        let text = t(MESSAGES[code] || "quizError");
-        if (code === "limit_reached") {
-          text = retry ? t("overUntil", { date: date(retry) }) : t("over");
-        }
-        if (problem instanceof Error) console.error(problem);
-        say(row, text, true);
-        if (code === "limit_reached" || code === "campaign_inactive") {
-          await refresh();
-          if (row.form.hidden) row.title.focus();
-        }
       }
     };
 

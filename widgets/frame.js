@@ -13,8 +13,9 @@
  * (data-trigger, data-show: trigger.js, loaded on such pages only). A guest (no token; a
  * campaign with `guests`) plays through the form of guest.js, loaded at the first play.
  * A challenge (game `challenge`) gets the stage with the API caller: its card (challenge.js)
- * shows the progress and sends the quiz itself; so does the loyalty card (loyalty.js, the
- * reserved id `loyalty`, which has no campaign: the loader hands over {id, game: "loyalty"}).
+ * shows the progress, and loads the form of its quiz (quiz.js, which sends the answers) when
+ * the shopper first opens it; the loyalty card gets it too (loyalty.js, the reserved id
+ * `loyalty`, which has no campaign: the loader hands over {id, game: "loyalty"}).
  * Text always goes in as text, never as HTML.
  */
 (() => {
@@ -490,7 +491,8 @@ summary {
     return { host, say };
   };
 
-  // h and copyCode, shared with the modules the frame loads after itself (challenge.js)
+  // h and copyCode, shared with the modules the frame loads after itself (challenge.js and
+  // its quiz.js, loyalty.js)
   const shared = { h, copyCode: copy };
   window.gamify.register("frame", Object.freeze({ create, ...shared, DEFAULTS, STRINGS, CSS }));
 })();

@@ -6,15 +6,15 @@
  * API for the campaign and, at the same time, loads the module of the widget's frame
  * (frame.js: the inline panel or the floating button and its dialog, messages, results); the
  * frame then loads the module of the campaign's game (wheel.js, scratch.js, or challenge.js,
- * the card of a challenge, which gets the API caller) and, when the shopper opens it, the
- * "Verify this draw" panel (verify.js), and the form of a guest's first play (guest.js: a
- * shopper without a token, a campaign that takes guests; player() then sends the email). The
- * tag's data-trigger and data-show go to the frame, which then loads trigger.js to open a
- * floating button's dialog by itself. The reserved id `loyalty` is no campaign: the frame
- * mounts the loyalty card (loyalty.js) at once, inline, where its tag is. Each module is a
- * file of its own that registers itself: gamify.register(name, module). The server serves the
- * modules under their content hashes, next to this script (gamify/web/widget_assets.py,
- * docs/widgets.md).
+ * the card of a challenge, which gets the API caller and loads its quiz's form, quiz.js, when
+ * the shopper first opens it) and, when the shopper opens it, the "Verify this draw" panel
+ * (verify.js), and the form of a guest's first play (guest.js: a shopper without a token, a
+ * campaign that takes guests; player() then sends the email). The tag's data-trigger and
+ * data-show go to the frame, which then loads trigger.js to open a floating button's dialog
+ * by itself. The reserved id `loyalty` is no campaign: the frame mounts the loyalty card
+ * (loyalty.js) at once, inline, where its tag is. Each module is a file of its own that
+ * registers itself: gamify.register(name, module). The server serves the modules under their
+ * content hashes, next to this script (gamify/web/widget_assets.py, docs/widgets.md).
  *
  * It runs under a strict Content-Security-Policy (`default-src 'self'`, or nonces): the
  * modules' <script> elements carry this tag's nonce, styles are constructable stylesheets

@@ -141,6 +141,7 @@ class PlayRequest(TypedDict, total=False):
             max_length=320,
             description="a guest's email (no token; a campaign with guests): limits count per "
             "mailbox; ignored with a customer token",
+            json_schema_extra={"format": "email"},
         ),
     ]
     marketing_consent: Annotated[

@@ -7,11 +7,12 @@ self-contained file each, with no build step: ``loader.js``, and the modules ``f
 results), ``wheel.js`` and ``scratch.js`` (the games), ``challenge.js`` (the card of a challenge:
 steps, progress, quiz, reward), ``loyalty.js`` (the loyalty card: points, tier, rewards) and
 ``verify.js`` (the "Verify this draw" panel), ``guest.js`` (the form of a guest's first
-play: email, marketing consent, age) and ``trigger.js`` (a floating dialog that opens by
-itself: data-trigger). Each module
-registers itself with the loader (``gamify.register(name, module)``) and carries its own texts
-and styles. A page loads the loader, the frame and the module of its campaign's game only, so a
-new game or panel does not make every page heavier.
+play: email, marketing consent, age), ``quiz.js`` (the form of a challenge's quiz, which the
+card loads when the shopper first opens it) and ``trigger.js`` (a floating dialog that opens
+by itself: data-trigger). Each module registers itself with the loader
+(``gamify.register(name, module)``) and carries its own texts and styles. A page loads the
+loader, the frame and the module of its campaign's game only, so a new game or panel does not
+make every page heavier.
 
 The files are read once per process (restart the app after editing ``widgets/``), lightly
 minified (:func:`minify_js`: comments and indentation out, line breaks kept), hashed and
@@ -54,7 +55,17 @@ from gamify.core.version import __version__
 LOADER = "loader.js"
 #: The modules the loader may load, each from ``widgets/<name>.js``: the frame, the games
 #: (named as the campaigns' ``game``) and the panels.
-MODULES = ("frame", "wheel", "scratch", "challenge", "loyalty", "verify", "guest", "trigger")
+MODULES = (
+    "frame",
+    "wheel",
+    "scratch",
+    "challenge",
+    "loyalty",
+    "verify",
+    "guest",
+    "quiz",
+    "trigger",
+)
 #: The line of loader.js where the server writes the modules' hashes.
 MANIFEST = "const MODULES = {};"
 PACKAGE = "gamify_widgets"

@@ -535,3 +535,24 @@ def test_under_nonce_policies_the_card_loads_styled_and_answers(nonce_tab: Tab) 
     answer_by_mouse(page, RIGHT)
     expect(step(page, "quiz")).to_have_attribute("data-done", "true")
     assert page.evaluate("window.__csp") == []
+
+
+def test_when_the_quiz_form_cannot_load_the_step_says_so_and_retries(desktop: Tab) -> None:
+    """The form's module (quiz.js) loads at the first "Take the quiz": a failure is said in the
+    step's live region with a retry, and the card stays usable."""
+    desktop.allowed.append("net::ERR_FAILED")  # the aborted request, as chromium logs it
+    page = desktop.page
+    quiz_js = re.compile(r"/gamify/widgets/quiz\.[0-9a-f]{16}\.js$")
+    page.route(quiz_js, lambda route: route.abort())
+    page = shop(desktop, lang="en")
+    assert "quiz" not in desktop.modules()  # not before it is asked for
+    toggle = step(page, "quiz").locator("button.open")
+    toggle.click()
+    expect(said(page)).to_contain_text("We could not connect")
+    expect(step(page, "quiz").locator("form")).to_have_count(0)
+    page.unroute(quiz_js)
+    said(page).get_by_role("button", name="Try again").click()
+    form = step(page, "quiz").locator("form")
+    expect(form).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert desktop.modules().count("quiz") == 1

@@ -4,7 +4,8 @@ Schemathesis generates requests from the document, valid and invalid, sends them
 (WSGI) and checks that no response is a server error and that each one is described by the
 document: status code, media type, body schema and headers. A second run pins the campaign
 id to the running test campaign, so plays, limits and fairness are fuzzed too, not only 404s; a
-third pins it to a running challenge, so its view and quiz attempts are fuzzed.
+third pins it to a running challenge, so its view and quiz attempts are fuzzed; a fourth to a
+campaign open to guests, without any token, so guest plays (emails, consent, age) are fuzzed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gamify.web import widget_assets
 from gamify.web.state import state
 
 EVENTS_KEY = "fuzz-events-key"
+GUESTS = "guest-wheel"  # the test wheel, open to guests (CONTRACT §13)
 CHECKS = [
     not_a_server_error,
     response_schema_conformance,
@@ -57,6 +59,9 @@ def _make_fuzz_app() -> tuple[Flask, tempfile.TemporaryDirectory[str]]:
     campaigns.mkdir()
     write_campaign(campaigns, WHEEL, -1, 30)
     (campaigns / f"{CHALLENGE}.yaml").write_text(challenge_yaml(), encoding="utf-8")
+    guests = (campaigns / f"{WHEEL}.yaml").read_text(encoding="utf-8").replace(WHEEL, GUESTS)
+    guests += 'guests:\n  consent: "Offers by email"\n  per_ip: {plays: 50, per: day}\n'
+    (campaigns / f"{GUESTS}.yaml").write_text(guests, encoding="utf-8")
     return make_app(root / "store", campaigns, GAMIFY_EVENTS_KEY=EVENTS_KEY), folder
 
 
@@ -116,3 +121,11 @@ def test_anonymous_requests_are_documented_too() -> None:
             path_parameters={k: v for k, v in values.items() if f"{{{k}}}" in operation.path}
         )
         case.call_and_validate(checks=CHECKS)
+
+
+@schema.include(path_regex=r"\{campaign_id\}").parametrize()
+@FUZZ
+def test_no_guest_request_breaks_the_api(case: Any) -> None:
+    """No token: a guest's email, consent and age as generated, valid or not."""
+    case.path_parameters = {**(case.path_parameters or {}), "campaign_id": GUESTS}
+    case.call_and_validate(checks=CHECKS)
