@@ -164,14 +164,18 @@ class GuestCases:
                 f"age_confirmed must be true: players must be {guests.min_age} or older"
             )
         now = self.clock()
-        if not campaign.is_running(now):  # nothing recorded for a game that is not on
-            raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
         cap = address_cap(campaign, self._keyed("ip", address_network(client_address)), now)
-        if cap is not None:  # an address over its cap adds no guest, no consent (abuse)
-            check_address(campaign, cap, self.log.counters(campaign.id, [cap.scope]), now)
-        guest = self.guests.guest_id(
-            self._keyed("guest", email.identity), _new_guest_id(), email.address, now
-        )
+        mailbox = self._keyed("guest", email.identity)
+        known = self.guests.find_guest(mailbox)
+        # A game that is not on, or an address over its cap, records no guest and no consent
+        # (10,000 emails from one address add nothing once the cap is reached); a known guest's
+        # retry with its Idempotency-Key goes on to the play, which replays the stored one.
+        if known is None or idempotency_key is None:
+            if not campaign.is_running(now):
+                raise CampaignInactive(campaign.id, campaign.starts, campaign.ends, now)
+            if cap is not None:
+                check_address(campaign, cap, self.log.counters(campaign.id, [cap.scope]), now)
+        guest = known or self.guests.guest_id(mailbox, _new_guest_id(), email.address, now)
         lead = None
         if entry.marketing_consent:
             lang = guests.consent.language(entry.lang)

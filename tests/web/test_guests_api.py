@@ -282,3 +282,23 @@ def test_ten_thousand_guest_plays_from_one_address_get_per_ip_through(
         assert len(list(current.service.leads(GUESTS))) == 5
         with current.engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(guest_t)).scalar_one() == 5
+
+
+def test_a_guests_retry_with_its_idempotency_key_replays_even_at_the_cap(
+    guest: FlaskClient,
+) -> None:
+    """The answer to the last play the address may make is lost; the retry, with the same
+    Idempotency-Key, gets that play back (200), not a 429."""
+    for n in range(4):
+        assert play(guest, {"email": f"early{n}@example.com"}).status_code == 201
+    key = {"Idempotency-Key": "guest-retry-1"}
+    first = play(guest, {"email": EMAIL, "marketing_consent": True}, headers=key)
+    assert first.status_code == 201
+    again = play(guest, {"email": "anaperez@gmail.com", "marketing_consent": True}, headers=key)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["play"] == first.get_json()["play"]
+    other = play(guest, {"email": "new@example.com"}, headers={"Idempotency-Key": "k2"})
+    problem(other, 429, "limit_reached")  # an unknown guest with a key gets no pass
+    known_new_key = play(guest, {"email": EMAIL}, headers={"Idempotency-Key": "k3"})
+    body = problem(known_new_key, 429, "limit_reached")  # the play itself holds the cap
+    assert "from one internet address" in body["detail"]
