@@ -14,9 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 from flask import render_template_string, request
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
-from test_browser import SCRATCH, WHEEL, Server, Tab, make_tab
+from playwright.sync_api import ConsoleMessage, Page, expect
+from test_browser import SCRATCH, WHEEL, Server, Tab
 from test_browser import browser as browser  # the fixture: one chromium for the module
+from test_browser import desktop as desktop  # its `server` is this module's
+from test_browser import phone as phone  # its `server` is this module's
+from test_browser import tab as tab  # its `server` is this module's
 
 from gamify.demo import create_demo_app
 from gamify.demo.views import csp_nonce
@@ -69,21 +72,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     served = Server(app)
     yield served
     served.close()
-
-
-@pytest.fixture
-def desktop(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, "desktop")
-
-
-@pytest.fixture
-def phone(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, "phone")
-
-
-@pytest.fixture(params=["phone", "desktop"])
-def tab(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, request.param)
 
 
 def warnings_of(tab: Tab) -> list[str]:

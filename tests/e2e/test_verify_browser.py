@@ -21,9 +21,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Route, expect
-from test_browser import SCRATCH, Server, Tab, assert_accessible, make_tab
+from playwright.sync_api import Locator, Page, Route, expect
+from test_browser import SCRATCH, Server, Tab, assert_accessible
 from test_browser import browser as browser  # the fixture: one chromium for the module
+from test_browser import desktop as desktop  # its `server` is this module's
+from test_browser import phone as phone  # its `server` is this module's
 
 from gamify.core import fairness, merkle
 from gamify.core.canonical import canonical_json
@@ -42,16 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     served = Server(create_demo_app(tmp_path_factory.mktemp("verify") / "instance"))
     yield served
     served.close()
-
-
-@pytest.fixture
-def desktop(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, "desktop")
-
-
-@pytest.fixture
-def phone(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, "phone")
 
 
 def play(tab: Tab, lang: str = "en") -> dict[str, Any]:
