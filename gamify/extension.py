@@ -20,7 +20,6 @@ from gamify.web import blueprint
 from gamify.web.api_events import track
 from gamify.web.log_key import log_signer
 from gamify.web.state import DEFAULT_MAX_BODY, Settings, build_state, state
-from gamify.web.terms import ORGANISER
 
 
 class Gamify:
@@ -64,6 +63,7 @@ class Gamify:
             token_max_age=int(config["GAMIFY_TOKEN_MAX_AGE"]),
             max_body=int(config["GAMIFY_MAX_BODY"]),
             auto_upgrade=bool(config["GAMIFY_AUTO_UPGRADE"]),
+            organiser=organiser,
         )
         app.extensions["gamify"] = build_state(
             database_url=config["GAMIFY_DATABASE_URL"],
@@ -75,7 +75,6 @@ class Gamify:
                 config["GAMIFY_SIGNING_KEY"], Path(app.instance_path), config["GAMIFY_LOG_HOST"]
             ),
         )
-        app.extensions[ORGANISER] = organiser  # named on every campaign's terms page
         for command in FLASK_COMMANDS:  # `flask gamify …`: the same commands as `gamify …`
             blueprint.cli.add_command(command)
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix or None)

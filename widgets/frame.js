@@ -492,7 +492,7 @@ summary {
   };
 
   // h and copyCode, shared with the modules the frame loads after itself (challenge.js and
-  // its quiz.js, loyalty.js)
+  // its quiz.js, loyalty.js, verify.js, guest.js)
   const shared = { h, copyCode: copy };
   window.gamify.register("frame", Object.freeze({ create, ...shared, DEFAULTS, STRINGS, CSS }));
 })();

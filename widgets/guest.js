@@ -117,17 +117,8 @@
 
   const english = (key, vars = {}) => STRINGS.en[key].replace(/\{(\w+)\}/g, (_, k) => vars[k]);
 
-  // h("input", {type: "email"}, "text" or [nodes]): text goes in as text only.
-  const h = (tag, attrs = {}, kids = "") => {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-      else if (v != null && v !== false) el.setAttribute(k, v === true ? "" : v);
-    }
-    if (typeof kids === "string") el.textContent = kids;
-    else el.append(...kids.filter(Boolean));
-    return el;
-  };
+  // the frame's element builder (the frame is loaded before any module it loads)
+  const h = (...args) => window.gamify.frame.h(...args);
 
   const create = (el, options) => {
     const o = { ...DEFAULTS, ...options };

@@ -129,14 +129,8 @@
 
   const english = (key, vars = {}) => STRINGS.en[key].replace(/\{(\w+)\}/g, (_, k) => vars[k]);
 
-  // h("dt", {class: "x"}, "text" or [nodes]): text goes in as text only.
-  const h = (tag, attrs = {}, kids = "") => {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-    if (typeof kids === "string") el.textContent = kids;
-    else el.append(...kids);
-    return el;
-  };
+  // the frame's element builder (the frame is loaded before any module it loads)
+  const h = (...args) => window.gamify.frame.h(...args);
 
   // -- bytes and hashes ------------------------------------------------------------------------
   const subtle = globalThis.crypto?.subtle;
@@ -228,14 +222,15 @@
   // -- the checks ------------------------------------------------------------------------------
   // Each check resolves to [state, key, vars]: state ok | bad | wait | na.
 
-  const checkLog = async (row, proof, id, key) => {
+  // `signed(text, note)`: signedBy's answer for that checkpoint, which receipts share
+  const checkLog = async (row, proof, id, key, signed) => {
     if (!key) return ["na", "logNone"];
     if (!proof) return ["wait", "logWait"];
     const note = parseNote(proof.checkpoint);
     if (note.origin !== `${key.name}/${id}`) return ["bad", "origin"];
-    const signed = await signedBy(note, key);
-    if (signed === null) return ["na", "noCrypto"];
-    if (!signed) return ["bad", "signature"];
+    const ok = await signed(proof.checkpoint, note);
+    if (ok === null) return ["na", "noCrypto"];
+    if (!ok) return ["bad", "signature"];
     const leaf = await sha256([0], utf8(canonical(row)));
     const path = proof.hashes.map(fromHex);
     if (!(await included(leaf, row.seq, note.size, path, note.root))) return ["bad", "proof"];
@@ -284,6 +279,13 @@
     el.append(box);
     const configs = new Map(); // config_hash → Promise of the parsed table, or null if forged
     const shown = new Map(); // epoch → the commitment shown for it
+    let published = null; // Promise of the log's key, asked for once (null: none is signed)
+    const logKey = () =>
+      (published ||= o.call("log/key").catch((problem) => {
+        if (problem.status === 404) return null; // a store that signs nothing
+        published = null; // asked again at the next check
+        throw problem;
+      }));
     const label = (id) => o.prizes.find((p) => p.id === id)?.label ?? id;
     let run = 0;
 
@@ -328,14 +330,17 @@
       try {
         if (!subtle) throw { code: "crypto" };
         const id = encodeURIComponent(o.id);
-        const [receipts, fair, key] = await Promise.all([
+        const [receipts, fair, log] = await Promise.all([
           o.call(`me/plays?campaign=${id}`),
           o.call(`campaigns/${id}/fairness`),
-          o.call("log/key").catch((problem) => {
-            if (problem.status === 404) return null; // a store that signs nothing
-            throw problem;
-          }),
+          logKey(),
         ]);
+        // one signature check per checkpoint note: the receipts' proofs share the latest
+        const notes = new Map();
+        const signed = (text, note) => {
+          if (!notes.has(text)) notes.set(text, signedBy(note, log));
+          return notes.get(text);
+        };
         const epochs = new Map(fair.epochs.map((e) => [e.epoch, e]));
         found = await Promise.all(
           receipts.plays
@@ -345,7 +350,9 @@
               const row = Object.fromEntries(ROW.split(" ").map((k) => [k, receipt[k]]));
               const hashed = toHex(await sha256(utf8(canonical(row)))) === receipt.hash;
               row.hash = receipt.hash;
-              const log = hashed ? await checkLog(row, receipt.proof, o.id, key) : ["bad", "row"];
+              const inLog = hashed
+                ? await checkLog(row, receipt.proof, o.id, log, signed)
+                : ["bad", "row"];
               const drawn = hashed
                 ? await checkDraw(
                     row,
@@ -356,7 +363,7 @@
                     label,
                   )
                 : ["bad", "row"];
-              return { row, checks: [log, drawn] };
+              return { row, checks: [inLog, drawn] };
             }),
         );
       } catch (problem) {

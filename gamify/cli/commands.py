@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
-from flask import current_app, has_app_context
+from flask import has_app_context
 from flask.cli import ScriptInfo
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -51,7 +51,6 @@ from gamify.storage.database import (
 from gamify.storage.database import upgrade as upgrade_schema
 from gamify.web.log_key import log_signer
 from gamify.web.state import GamifyState, build_state, state
-from gamify.web.terms import organiser_of
 
 FINDING = 1
 F = TypeVar("F", bound=Callable[..., Any])
@@ -151,10 +150,10 @@ def _organiser_missing() -> bool:
     """Whether the terms pages have no organiser to name: the app's GAMIFY_ORGANISER under
     ``flask gamify``; for the standalone command, the environment's (JSON text)."""
     if has_app_context():
-        return organiser_of(current_app) is None
+        return state().settings.organiser is None
     info = click.get_current_context().find_object(ScriptInfo)
     if info is not None:
-        return organiser_of(info.load_app()) is None
+        return state(info.load_app()).settings.organiser is None
     try:
         return read_organiser(os.environ.get("GAMIFY_ORGANISER")) is None
     except ValueError as exc:

@@ -150,5 +150,10 @@ class Campaign:
         """Whether an epoch opened at ``opened_at`` has been open for :attr:`rotate_every`."""
         return opened_at is not None and now >= opened_at + self.rotate_every
 
+    def epoch_closes_at(self, opened_at: datetime) -> datetime:
+        """When an epoch opened at ``opened_at`` closes by itself and its seed is revealed:
+        once :meth:`epoch_due`, or at the campaign's end if that comes first."""
+        return min(opened_at + self.rotate_every, self.ends)
+
     def is_running(self, moment: datetime) -> bool:
         return self.starts <= moment < self.ends

@@ -17,7 +17,8 @@ from datetime import datetime
 
 from gamify.core.campaign import Campaign
 from gamify.core.errors import AddressLimitReached
-from gamify.core.periods import period_end, period_key
+from gamify.core.periods import period_key
+from gamify.core.play import retry_at
 from gamify.core.rules import Limit
 
 GMAIL = "gmail.com"
@@ -76,6 +77,5 @@ def check_address(
     """Raise :class:`AddressLimitReached` (with when the period ends) if the cap is used up."""
     if counts.get(cap.scope, 0) < cap.limit.plays:
         return
-    end = period_end(now, campaign.timezone, cap.limit.per)
-    retry_at = end if end is not None and end < campaign.ends else None
-    raise AddressLimitReached(cap.limit.plays, cap.limit.per, retry_at)
+    when = retry_at(campaign, cap.limit.per, now)
+    raise AddressLimitReached(cap.limit.plays, cap.limit.per, when)

@@ -22,7 +22,7 @@ from gamify.core.canonical import canonical_json
 from gamify.core.chain import chain_row
 from gamify.core.errors import LimitReached
 from gamify.core.periods import local_date, period_end, period_key
-from gamify.core.rules import Ledger, award
+from gamify.core.rules import Ledger, Period, award
 
 
 def cents(value: Decimal | None) -> int:
@@ -88,12 +88,19 @@ def check_limits(
     ]
     if not over:
         return
-    resets = [(period_end(now, campaign.timezone, lim.per), lim) for lim in over]
-    never = [lim for end, lim in resets if end is None or end >= campaign.ends]
+    resets = [(retry_at(campaign, lim.per, now), lim) for lim in over]
+    never = [lim for end, lim in resets if end is None]
     if never:
         raise LimitReached(never[0].plays, never[0].per, None)
-    retry_at, worst = max(resets, key=lambda pair: pair[0] or now)
-    raise LimitReached(worst.plays, worst.per, retry_at)
+    end, worst = max(resets, key=lambda pair: pair[0] or now)
+    raise LimitReached(worst.plays, worst.per, end)
+
+
+def retry_at(campaign: Campaign, per: Period, now: datetime) -> datetime | None:
+    """When a limit used up in the period holding ``now`` frees up: the period's end, unless
+    the campaign ends first (None: not again in this campaign)."""
+    end = period_end(now, campaign.timezone, per)
+    return end if end is not None and end < campaign.ends else None
 
 
 def allowance(

@@ -9,17 +9,17 @@ never from a text a marketer keeps by hand.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
 
 from gamify.core.campaign import Campaign, Prize
 from gamify.services.ports import CampaignLog
 
 ORGANISER_KEYS = ("name", "address", "email")
 MAX_ORGANISER_TEXT = 500
-_EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,11 @@ def read_organiser(value: object) -> Organiser | None:
     name, address, email = found["name"], found["address"], found["email"]
     if name is None:
         raise ValueError('needs a "name": who runs the promotion, as the terms page names them')
-    if email is not None and not _EMAIL.fullmatch(email):
-        raise ValueError(f'"email" must be an email address (got {email!r})')
+    if email is not None:
+        try:
+            validate_email(email, check_deliverability=False)  # as guests' emails are checked
+        except EmailNotValidError as error:
+            raise ValueError(f'"email" must be an email address (got {email!r}): {error}') from None
     return Organiser(name, address, email)
 
 

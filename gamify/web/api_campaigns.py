@@ -229,11 +229,10 @@ def _guests_view(campaign: Campaign, lang: str) -> shapes.GuestsView | None:
 
 
 def _closes_at(campaign: AnyCampaign | None, opened_at: datetime) -> str | None:
-    """When an open epoch closes by itself and its seed is revealed: after ``rotate_every``,
-    or at the campaign's end if that comes first (unknown for a campaign gone from the files)."""
+    """Unknown for a campaign gone from the files."""
     if not isinstance(campaign, Campaign):
         return None
-    return iso_utc(min(opened_at + campaign.rotate_every, campaign.ends))
+    return iso_utc(campaign.epoch_closes_at(opened_at))
 
 
 def allowance_json(allowance: Allowance) -> shapes.Allowance:

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine
 
 from gamify.campaigns.registry import Registry
+from gamify.services.disclosure import Organiser
 from gamify.services.ports import Signer
 from gamify.services.service import Service, utcnow
 from gamify.storage.database import (
@@ -44,6 +45,7 @@ class Settings:
     token_max_age: int = 86400
     max_body: int = DEFAULT_MAX_BODY
     auto_upgrade: bool = True
+    organiser: Organiser | None = None  # GAMIFY_ORGANISER: named on every terms page
 
 
 @dataclass

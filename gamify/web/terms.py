@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from markupsafe import Markup
 
-from gamify.core.campaign import DEFAULT_LANGUAGE, Campaign, Text
+from gamify.core.campaign import Campaign, Text
 from gamify.services.admin import status
-from gamify.services.disclosure import Disclosure, Organiser
+from gamify.services.disclosure import Disclosure
 from gamify.web import problems
 from gamify.web.admin_texts import number
 from gamify.web.blueprint import blueprint
@@ -38,8 +38,6 @@ from gamify.web.terms_texts import (
     utc_offset,
 )
 
-ORGANISER = "gamify.organiser"
-"""Where ``init_app`` keeps the app's validated ``GAMIFY_ORGANISER`` (``app.extensions``)."""
 MAX_AGE = 60  # seconds a shared cache may keep the page: its units left change with each award
 
 CSS = Markup("""
@@ -84,16 +82,8 @@ class Shown:
 
 
 def shown(text: Text, lang: str) -> Shown:
-    table = dict(text.values)
-    for candidate in (lang, DEFAULT_LANGUAGE):
-        if candidate in table:
-            return Shown(table[candidate], candidate)
-    return Shown(*text.values[0][::-1])
-
-
-def organiser_of(app: Flask) -> Organiser | None:
-    found: Organiser | None = app.extensions.get(ORGANISER)
-    return found
+    given = text.language(lang)
+    return Shown(text.get(given), given)
 
 
 @blueprint.get("/campaigns/<campaign_id>/terms")
@@ -115,7 +105,7 @@ def terms(campaign_id: str) -> Response:
         c=campaign,
         d=disclosure,
         status=status(campaign, disclosure.at),
-        organiser=organiser_of(_app()),
+        organiser=current.settings.organiser,
         committed=committed,
         fairness_url=url_for("gamify.fairness", campaign_id=campaign.id),
         audit_url=url_for("gamify.audit_bundle", campaign_id=campaign.id),
@@ -128,11 +118,6 @@ def terms(campaign_id: str) -> Response:
     response.headers["Content-Security-Policy"] = POLICY
     response.headers["Referrer-Policy"] = "same-origin"
     return response
-
-
-def _app() -> Flask:
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app
 
 
 def _other_language(lang: str) -> tuple[str, str]:
