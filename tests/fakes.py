@@ -366,6 +366,7 @@ class MemoryProgress:
 class MemoryProgressTransaction:
     def __init__(self, store: MemoryProgress) -> None:
         self.store = store
+        self.new: set[str] = set()  # the events this transaction stored
 
     @property
     def data(self) -> _Progress:
@@ -374,6 +375,7 @@ class MemoryProgressTransaction:
     def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
         new = {e.id: (e, received_at) for e in events if e.id not in self.data.events}
         self.data.events.update(new)
+        self.new |= set(new)
         return set(new)
 
     def lock_customers(self, customers: Collection[str]) -> None:
@@ -386,9 +388,10 @@ class MemoryProgressTransaction:
         customers: Collection[str],
         keys: Collection[Key],
         order_ids: Collection[str],
+        challenges: Collection[str],
     ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         stored = self.append(events, received_at)
-        return (stored, *self.read(keys, order_ids))
+        return (stored, *self.read(keys, order_ids, challenges))
 
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         found = {key: Tally() for key in keys}
@@ -413,7 +416,7 @@ class MemoryProgressTransaction:
         return found
 
     def read(
-        self, keys: Collection[Key], order_ids: Collection[str]
+        self, keys: Collection[Key], order_ids: Collection[str], challenges: Collection[str]
     ) -> tuple[dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         stored = sorted(
             self.data.events.values(), key=lambda pair: (pair[0].occurred_at, pair[0].id)
@@ -423,7 +426,16 @@ class MemoryProgressTransaction:
             for e, _ in stored
             if e.order_id in order_ids and e.type in ("order.paid", "order.refunded")
         )
-        given = [c for c in self.data.contributions.values() if c.order_id in order_ids]
+        earlier = {  # what an order gave is found through its customers' earlier events
+            (e.order_id, e.customer)
+            for e, _ in stored
+            if e.order_id in order_ids and e.id not in self.new
+        }
+        given = [
+            c
+            for c in self.data.contributions.values()
+            if (c.order_id, c.customer) in earlier and c.challenge in challenges
+        ]
         return self.tallies(keys), facts, given
 
     def assign(self, assignments: Sequence[Assignment], percents: Mapping[str, int]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from textwrap import dedent
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -455,6 +455,41 @@ def test_a_challenge_is_completed_by_events_and_a_quiz_and_rewarded_once(
     assert not service.answer_quiz(challenge, "zoe", "quiz", [1]).passed
     with pytest.raises(LimitReached):  # its one attempt is used
         service.answer_quiz(challenge, "zoe", "quiz", [0])
+
+
+def test_an_order_counts_once_and_its_refunds_take_back_across_requests(
+    make_state: MakeState, folder: Path
+) -> None:
+    """What an order gave is found in later requests (through its earlier events): a second
+    paid event under another id gives nothing, even beside a replay of the first, and refunds
+    take back what it gave, only when sent for its own customer."""
+    (folder / "season.yaml").write_text(CHALLENGE, encoding="utf-8")
+    current = make_state()
+    service, index = current.service, current.registry.index()
+
+    def spend(result: Any) -> list[float]:
+        return [p["progress"] for r in result.results for p in r["progress"]]
+
+    assert spend(service.track_events(_paid("p1", "ana", "20"), index)) == [20]
+    again = {**_paid("p2", "ana", "20"), "order": {"id": "o-p1", "total": "20", "items": []}}
+    both = service.track_events({"events": [_paid("p1", "ana", "20"), again]}, index)
+    assert [r["status"] for r in both.results] == ["duplicate", "accepted"]
+    assert spend(both) == []  # the order counted already
+    assert spend(service.track_events(_paid("p3", "ana", "5"), index)) == [25]
+
+    def refund(event_id: str, customer: str, amount: str) -> Any:
+        body = {
+            "id": event_id, "type": "order.refunded", "customer": customer,
+            "occurred_at": "2026-11-28T10:30:00Z",
+            "order": {"id": "o-p1", "refund_total": amount},
+        }  # fmt: skip
+        return service.track_events(body, index)
+
+    assert spend(refund("r0", "luis", "20")) == []  # not his order: it takes nothing
+    assert spend(refund("r1", "ana", "15")) == [10]
+    assert spend(refund("r2", "ana", "5")) == [5]
+    [(_, _, tally)] = service.standings([current.registry.challenge("season")], "ana")
+    assert tally.units["spend"] == 5 * 10_000
 
 
 def test_the_logs_tree_gives_proofs_that_check_against_the_bundles_rows(

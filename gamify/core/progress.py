@@ -171,6 +171,8 @@ class ChallengeIndex:
                     self.by_type.setdefault(step.event, []).append((challenge, step))
             if any(t.startswith("order.") for t in challenge.event_types):
                 self.order_challenges.append(challenge)
+        self.counting = sorted({c.id for steps in self.by_type.values() for c, _ in steps})
+        """The challenges that count events: those an order's events may have given to."""
         self._matches: dict[tuple[str, str, str], Match] = {}
 
     def steps_for(self, event: Event) -> tuple[Match, ...]:

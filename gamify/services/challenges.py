@@ -194,7 +194,9 @@ class ChallengeCases:
             else set()
         )
         customers = {e.customer for e in events} if moves else set()
-        stored_ids, tallies, facts, given = tx.start(events, now, customers, keys, order_ids)
+        stored_ids, tallies, facts, given = tx.start(
+            events, now, customers, keys, order_ids, index.counting
+        )
         events = [e for e in events if e.id in stored_ids]
         if not moves or not events:
             return stored_ids, Plan(), []

@@ -294,17 +294,20 @@ class ProgressTransaction(Protocol):
         customers: Collection[str],
         keys: Collection[Key],
         order_ids: Collection[str],
+        challenges: Collection[str],
     ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         """Lock the customers, store the events and read the keys and orders, as
         :meth:`lock_customers`, :meth:`append` and :meth:`read` in that order (on PostgreSQL in
         one round trip)."""
 
     def read(
-        self, keys: Collection[Key], order_ids: Collection[str]
+        self, keys: Collection[Key], order_ids: Collection[str], challenges: Collection[str]
     ) -> tuple[dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         """In one round trip: what each key's window holds (an empty Tally for a window with
         nothing yet; quiz attempts not counted), and each order's paid event, refunds and what
-        it gave to challenges so far."""
+        it gave so far to ``challenges``: what the customers of its events stored before this
+        transaction hold of it (an order's contributions come from its events, and a new
+        order, the common case, costs no look-up of progress)."""
 
     def tallies(self, keys: Collection[Key], *, attempts: bool = False) -> dict[Key, Tally]:
         """What each key's window holds; quiz attempts are counted only when asked."""

@@ -97,34 +97,38 @@ SELECT c, cu, w, st, so, o, pe, u, 0, CAST(%(at)s AS TIMESTAMPTZ)
 # What the plan reads, in the shape of :func:`~gamify.storage.progress_sql.read_parts`, as four
 # statements (their union is planned slower than it runs), each answering its rows as one JSON
 # array (parsed at C speed: a batch reads hundreds of rows). Each key is looked up on its own in
-# a LATERAL subquery that the planner cannot flatten into a join (an aggregate, or OFFSET 0):
-# an index probe per key with the generic plan too, whatever the table's size or statistics.
-_PAIRS = "unnest(CAST(%(challenges)s AS VARCHAR[]), CAST(%(customers)s AS VARCHAR[])) AS k(ch, cu)"
+# a LATERAL subquery that the planner cannot flatten into a join (an aggregate, DISTINCT or
+# OFFSET 0): an index probe per key with the generic plan too, whatever the table's size or
+# statistics. A key's progress is summed in its own subquery (a few rows to sort, not all of
+# the batch's), from its window's rows only (a weekly challenge's past weeks are not read).
+# What an order gave is found through the customers of its events stored before this
+# transaction (xmin: this transaction's own rows; the request's ids to be sure), so a new order
+# costs one probe of the events' order index and none of progress.
+_KEYS = """unnest(CAST(%(challenges)s AS VARCHAR[]), CAST(%(customers)s AS VARCHAR[]),
+              CAST(%(windows)s AS VARCHAR[])) AS k(ch, cu, w)"""
 _ORDERS = "unnest(CAST(%(orders)s AS VARCHAR[])) AS k(o)"
 READS = (
     Statement.of(
         "events_progress",
         f"""\
-SELECT json_agg(json_build_array('p', ch, cu, w, step, period, NULL, n, m, NULL))
-  FROM (SELECT k.ch, k.cu, p.w, p.step, p.period, sum(p.net) AS n,
-               sum(CASE WHEN p.net > 0 THEN 1 ELSE 0 END) AS m
-          FROM {_PAIRS}
-         CROSS JOIN LATERAL (
-               SELECT "window" AS w, step, period, units - refunded AS net
-                 FROM gamify_progress WHERE challenge = k.ch AND customer = k.cu
-               OFFSET 0) AS p
-         GROUP BY k.ch, k.cu, p.w, p.step, p.period) AS t""",
+SELECT json_agg(json_build_array('p', k.ch, k.cu, k.w, p.step, p.period, NULL, p.n, p.m, NULL))
+  FROM {_KEYS}
+ CROSS JOIN LATERAL (
+       SELECT step, period, sum(units - refunded) AS n,
+              count(*) FILTER (WHERE units > refunded) AS m
+         FROM gamify_progress WHERE challenge = k.ch AND customer = k.cu AND "window" = k.w
+        GROUP BY step, period) AS p""",
         infer=True,
     ),
     Statement.of(
         "events_entries",
         f"""\
 SELECT json_agg(json_build_array(
-         'e', k.ch, k.cu, e.w, e.coupon, NULL, NULL, e.ordinal, NULL, NULL))
-  FROM {_PAIRS}
+         'e', k.ch, k.cu, k.w, e.coupon, NULL, NULL, e.ordinal, NULL, NULL))
+  FROM {_KEYS}
  CROSS JOIN LATERAL (
-       SELECT "window" AS w, coupon, ordinal FROM gamify_challenge_entry
-        WHERE challenge = k.ch AND customer = k.cu OFFSET 0) AS e""",
+       SELECT coupon, ordinal FROM gamify_challenge_entry
+        WHERE challenge = k.ch AND customer = k.cu AND "window" = k.w OFFSET 0) AS e""",
         infer=True,
     ),
     Statement.of(
@@ -149,8 +153,16 @@ SELECT json_agg(json_build_array(
          g.refunded, k.o))
   FROM {_ORDERS}
  CROSS JOIN LATERAL (
+       SELECT DISTINCT customer FROM gamify_event
+        WHERE order_id = k.o
+          AND NOT (xmin = CAST(pg_current_xact_id() AS XID)
+                   AND id = ANY(CAST(%(ids)s AS VARCHAR[])))) AS b
+ CROSS JOIN LATERAL (
        SELECT challenge, customer, "window", step, source, period, units, refunded
-         FROM gamify_progress WHERE order_id = k.o OFFSET 0) AS g""",
+         FROM gamify_progress
+        WHERE challenge = ANY(CAST(%(counting)s AS VARCHAR[])) AND customer = b.customer
+          AND order_id = k.o
+       OFFSET 0) AS g""",
         infer=True,
     ),
 )
@@ -180,6 +192,7 @@ class PostgresProgressTransaction(SqlProgressTransaction):
         customers: Collection[str],
         keys: Collection[Key],
         order_ids: Collection[str],
+        challenges: Collection[str],
     ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         steps: list[Step] = [BEGIN] if self._idle() else []
         steps.append((LOCK, _lock(customers)))
@@ -187,11 +200,14 @@ class PostgresProgressTransaction(SqlProgressTransaction):
             steps.append((APPEND, _append(events, received_at)))
         reading = bool(keys or order_ids)
         if reading:
-            pairs = sorted({(k[0], k[1]) for k in keys})
+            ordered = sorted(keys)
             params = {
-                "challenges": array([p[0] for p in pairs]),
-                "customers": array([p[1] for p in pairs]),
+                "challenges": array([k[0] for k in ordered]),
+                "customers": array([k[1] for k in ordered]),
+                "windows": array([k[2] for k in ordered]),
                 "orders": array(sorted(order_ids)),
+                "counting": array(sorted(challenges)),
+                "ids": array(sorted(e.id for e in events if e.order_id is not None)),
             }
             steps.extend((statement, params) for statement in READS)
         try:
@@ -203,6 +219,7 @@ class PostgresProgressTransaction(SqlProgressTransaction):
         self._flush_after_commit = True
         first = 2 if steps[0] is BEGIN else 1
         stored = {str(row[0]) for row in rows(results[first])} if events else set()
+        self._stored |= stored
         if not reading:
             return stored, {}, {}, []
         found = [
@@ -217,7 +234,9 @@ class PostgresProgressTransaction(SqlProgressTransaction):
             return set()
         steps: list[Step] = [BEGIN] if self._idle() else []
         results = self._run([*steps, (APPEND, _append(events, received_at))])
-        return {str(row[0]) for row in rows(results[-1])}
+        stored = {str(row[0]) for row in rows(results[-1])}
+        self._stored |= stored
+        return stored
 
     def lock_customers(self, customers: Collection[str]) -> None:
         steps: list[Step] = [BEGIN] if self._idle() else []

@@ -74,6 +74,7 @@ class SqlProgressTransaction:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.postgres = conn.dialect.name == "postgresql"
+        self._stored: set[str] = set()  # the events this transaction stored
 
     @property
     def conn(self) -> Connection:
@@ -87,10 +88,11 @@ class SqlProgressTransaction:
         customers: Collection[str],
         keys: Collection[Key],
         order_ids: Collection[str],
+        challenges: Collection[str],
     ) -> tuple[set[str], dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         self.lock_customers(customers)
         stored = self.append(events, received_at)
-        return (stored, *self.read(keys, order_ids))
+        return (stored, *self.read(keys, order_ids, challenges))
 
     def append(self, events: Sequence[Event], received_at: datetime) -> set[str]:
         if not events:
@@ -105,7 +107,9 @@ class SqlProgressTransaction:
             .returning(event_t.c.id),
             rows,
         ).scalars()
-        return set(stored)
+        new = set(stored)
+        self._stored |= new
+        return new
 
     def lock_customers(self, customers: Collection[str]) -> None:
         """SQLite: ``BEGIN IMMEDIATE`` holds the database's write lock already."""
@@ -114,13 +118,13 @@ class SqlProgressTransaction:
         return tallies_of(self.conn, keys, attempts)
 
     def read(
-        self, keys: Collection[Key], order_ids: Collection[str]
+        self, keys: Collection[Key], order_ids: Collection[str], challenges: Collection[str]
     ) -> tuple[dict[Key, Tally], dict[str, OrderFacts], list[StoredContribution]]:
         if not keys and not order_ids:
             return {key: Tally() for key in keys}, {}, []
         statement = _read_statement(self.postgres)
-        rows = self.conn.execute(statement, read_params(keys, order_ids))
-        return read_rows(rows, keys)
+        params = read_params(keys, order_ids, challenges, self._stored)
+        return read_rows(self.conn.execute(statement, params), keys)
 
     def assign(self, assignments: Sequence[Assignment], percents: Mapping[str, int]) -> None:
         record_assignments(self.conn, assignments, percents, read=False)
@@ -301,11 +305,21 @@ def lock_params(customers: Collection[str]) -> dict[str, list[int]]:
     return {"keys": sorted({customer_lock_key(c) for c in customers})}
 
 
-def read_params(keys: Collection[Key], order_ids: Collection[str]) -> dict[str, list[str]]:
+def read_params(
+    keys: Collection[Key],
+    order_ids: Collection[str],
+    counting: Collection[str] = (),
+    stored: Collection[str] = (),
+) -> dict[str, list[str]]:
+    """``counting``: the challenges an order may have given to; ``stored``: the events this
+    transaction stored, which have given nothing yet."""
     return {
         "challenges": sorted({k[0] for k in keys}),
         "customers": sorted({k[1] for k in keys}),
+        "windows": sorted({k[2] for k in keys}),
         "orders": sorted(order_ids),
+        "counting": sorted(counting),
+        "stored": sorted(stored),
     }
 
 
@@ -375,6 +389,7 @@ def read_parts(postgres: bool) -> tuple[Any, ...]:
     windows = (
         _among(p.challenge, "challenges", postgres),
         _among(p.customer, "customers", postgres),
+        _among(p.window, "windows", postgres),
     )
     progress = (
         select(
@@ -390,7 +405,8 @@ def read_parts(postgres: bool) -> tuple[Any, ...]:
         kind("e"), text_(e.challenge), text_(e.customer), text_(e.window), text_(e.coupon),
         text_(none), text_(none), big(e.ordinal), big(none), text_(none),
     ).where(
-        _among(e.challenge, "challenges", postgres), _among(e.customer, "customers", postgres)
+        _among(e.challenge, "challenges", postgres), _among(e.customer, "customers", postgres),
+        _among(e.window, "windows", postgres),
     )  # fmt: skip
     refund = event_t.alias("refund")
     orders = select(
@@ -400,16 +416,32 @@ def read_parts(postgres: bool) -> tuple[Any, ...]:
         _among(ev.order_id, "orders", postgres), ev.type.in_([kind(t) for t in _ORDER_TYPES]),
         exists().where(refund.c.order_id == ev.order_id, refund.c.type == kind(_ORDER_TYPES[1])),
     )  # fmt: skip
-    given = select(
-        kind("c"), text_(p.challenge), text_(p.customer), text_(p.window), text_(p.step),
-        text_(p.source), text_(p.period), big(p.units), big(p.refunded), text_(p.order_id),
-    ).where(_among(p.order_id, "orders", postgres))  # fmt: skip
+    # What an order gave, through the customers of its events stored before (its contributions
+    # came from them) and the primary key: progress has no order index to write at every event.
+    earlier = (
+        select(ev.customer, ev.order_id)
+        .where(_among(ev.order_id, "orders", postgres), ~_among(ev.id, "stored", postgres))
+        .distinct()
+        .subquery("earlier")
+    )
+    given = (
+        select(
+            kind("c"), text_(p.challenge), text_(p.customer), text_(p.window), text_(p.step),
+            text_(p.source), text_(p.period), big(p.units), big(p.refunded), text_(p.order_id),
+        )
+        .join_from(
+            progress_t,
+            earlier,
+            (p.customer == earlier.c.customer) & (p.order_id == earlier.c.order_id),
+        )
+        .where(_among(p.challenge, "counting", postgres))
+    )  # fmt: skip
     return progress, entries, orders, given
 
 
 def tallies_of(conn: Connection, keys: Collection[Key], attempts: bool) -> dict[Key, Tally]:
-    """Every key's tally, read over the keys' challenges and customers (the primary keys'
-    prefixes), whatever the number of keys; quiz attempts when asked."""
+    """Every key's tally, read over the keys' challenges, customers and windows (the primary
+    keys' prefixes), whatever the number of keys; quiz attempts when asked."""
     if not keys:
         return {}
     postgres = conn.dialect.name == "postgresql"
@@ -422,6 +454,7 @@ def tallies_of(conn: Connection, keys: Collection[Key], attempts: bool) -> dict[
             .where(
                 _among(a.challenge, "challenges", postgres),
                 _among(a.customer, "customers", postgres),
+                _among(a.window, "windows", postgres),
             )
             .group_by(a.challenge, a.customer, a.window, a.step),
             params,

@@ -62,7 +62,7 @@ def test_standalone_commands_read_the_database_from_options(
     runner = CliRunner()
     base = ["--database-url", url, "--campaigns", str(campaigns_dir)]
     upgraded = runner.invoke(cli, [*base, "db", "upgrade"])
-    assert upgraded.exit_code == 0 and "revision 0009" in upgraded.output, upgraded.output
+    assert upgraded.exit_code == 0 and "revision 0010" in upgraded.output, upgraded.output
     out = tmp_path / "standalone.jsonl"
     assert runner.invoke(cli, [*base, "export", WHEEL, "-o", str(out)]).exit_code == 0
     assert runner.invoke(cli, ["verify", str(out)]).exit_code == 0

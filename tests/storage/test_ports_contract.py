@@ -210,11 +210,11 @@ def test_any_text_is_stored_and_read_back_exactly(storage: Storage) -> None:
     key = ("ch", HOSTILE, "all")
     contribution = Contribution("ch", HOSTILE, "all", "orders", event_id, 10_000, HOSTILE, None)
     with storage.progress.transaction() as tx:
-        stored, tallies, _, _ = tx.start(events, NOW, [HOSTILE], [key], [HOSTILE])
+        stored, tallies, _, _ = tx.start(events, NOW, [HOSTILE], [key], [HOSTILE], ["ch"])
         assert stored == {event_id} and tallies[key].units == {}
         tx.add([contribution], NOW)
     with storage.progress.transaction() as tx:
-        stored, tallies, _, given = tx.start(events, NOW, [HOSTILE], [key], [HOSTILE])
+        stored, tallies, _, given = tx.start(events, NOW, [HOSTILE], [key], [HOSTILE], ["ch"])
     assert stored == set()  # stored before, under exactly that id
     assert tallies[key].units == {"orders": 10_000}
     assert [(g.customer, g.source, g.order_id) for g in given] == [(HOSTILE, event_id, HOSTILE)]
@@ -237,17 +237,57 @@ def test_a_transaction_that_raises_keeps_nothing(storage: Storage) -> None:
     assert storage.progress.tallies([("ch", "ana", "all")])[("ch", "ana", "all")].units == {}
 
 
+def _paid(source: str, customer: str = "ana") -> dict[str, object]:
+    return {
+        "id": source, "type": "order.paid", "customer": customer,
+        "occurred_at": "2026-11-28T10:00:00Z",
+        "order": {"id": f"o-{source}", "total": "10", "items": []},
+    }  # fmt: skip
+
+
 def test_tallies_add_up_net_progress_and_what_counts_per_period(storage: Storage) -> None:
     key = ("ch", "ana", "all")
     with storage.progress.transaction() as tx:
+        tx.append(parse_events({"events": [_paid("e1"), _paid("e2")]}, NOW), NOW)
         tx.add([_contribution("e1", 10_000), _contribution("e2", 10_000)], NOW)
-        _, _, given = tx.read([], {"o-e1"})
+    with storage.progress.transaction() as tx:
+        _, _, given = tx.read([], {"o-e1"}, ["ch"])
         [first] = given
         tx.reverse([Reversal(first, 10_000)])
     tally = storage.progress.tallies([key, ("ch", "luis", "all")])[key]
     assert tally.units == {"orders": 10_000}
     assert tally.counted == {("orders", "2026-11-28"): 1}
     assert not tally.completed
+
+
+def test_what_an_order_gave_is_found_through_its_earlier_events(storage: Storage) -> None:
+    """Only what the challenges asked for hold of the order from its customer's events stored
+    before; the events a transaction stores now have given nothing yet, so a new order reads
+    nothing, also when a replay of an earlier event of it comes along."""
+    with storage.progress.transaction() as tx:
+        tx.append(parse_events({"events": [_paid("e1"), _paid("e3", "luis")]}, NOW), NOW)
+        tx.add(
+            [
+                _contribution("e1", 10_000),
+                Contribution("other", "ana", "all", "orders", "e1", 5, "o-e1", None),
+                Contribution("ch", "luis", "all", "orders", "e3", 7, "o-e3", None),
+            ],
+            NOW,
+        )
+    second = {**_paid("e2"), "order": {"id": "o-e1", "total": "10", "items": []}}
+    new_order = _paid("e4")
+    events = parse_events({"events": [_paid("e1"), second, new_order]}, NOW)
+    with storage.progress.transaction() as tx:
+        stored, _, _, given = tx.start(events, NOW, ["ana"], [], ["o-e1", "o-e4"], ["ch"])
+        assert stored == {"e2", "e4"}
+        assert [(g.challenge, g.source, g.order_id) for g in given] == [("ch", "e1", "o-e1")]
+        assert given[0].units == 10_000 and given[0].customer == "ana"
+        tx.add([_contribution("e4", 10_000)], NOW)
+        _, _, again = tx.read([], {"o-e4"}, ["ch"])
+        assert again == []  # e4 is this transaction's own
+    with storage.progress.transaction() as tx:
+        _, _, later = tx.read([], {"o-e4", "o-e3"}, ["ch", "other"])
+    assert sorted((g.customer, g.source) for g in later) == [("ana", "e4"), ("luis", "e3")]
 
 
 def test_completions_are_numbered_and_capped_and_codes_given_once(storage: Storage) -> None:
@@ -268,5 +308,5 @@ def test_completions_are_numbered_and_capped_and_codes_given_once(storage: Stora
     assert tallies[ana].coupon == "P1" and tallies[ana].rewarded
     assert tallies[eva].completed and not tallies[eva].rewarded
     with storage.progress.transaction() as tx:
-        found, _, _ = tx.read([ana, ("ch", "zoe", "all")], [])
+        found, _, _ = tx.read([ana, ("ch", "zoe", "all")], [], [])
     assert found[ana].completed and not found[("ch", "zoe", "all")].completed

@@ -79,7 +79,7 @@ def test_a_failed_request_leaves_its_connection_clean_for_the_next(
     index = current.registry.index()
     pid = _backend_pid(current)
     with pytest.raises(DataError), current.service.progress.transaction() as tx:
-        tx.start([], datetime.now(UTC), ["ana"], [], [])
+        tx.start([], datetime.now(UTC), ["ana"], [], [], [])
         tx.conn.exec_driver_sql("SELECT 1/0")
     assert _backend_pid(current) == pid  # rolled back and handed out again
     body = _review(5)

@@ -97,7 +97,7 @@ def test_upgrading_a_database_with_plays_keeps_every_play_and_coupon(
     assert plays == 20
     assert sorted(c for (c,) in codes) == sorted(c for c in given if c is not None)
     head = ScriptDirectory.from_config(alembic_config(current.engine)).get_current_head()
-    assert current_revision(current.engine) == head == "0009"
+    assert current_revision(current.engine) == head == "0010"
     more = current.service.play(campaign, "after")
     assert more.row["seq"] == 20
 
