@@ -5,8 +5,8 @@ On a throwaway PostgreSQL database, the service (in this process, no HTTP) takes
 empty, then after 10 million older events of 200,000 customers (and their orders) were added
 with ``INSERT … SELECT generate_series`` and the table analysed. Printed: the time per event in
 both cases and their ratio (goal: close to 1, since every lookup an event makes goes through an
-index: the event's id, the order's events, the customer's progress), and the plans PostgreSQL
-chooses for those lookups on the big table.
+index: the event's id, the order's events, the customer's progress, what an order gave through
+its events' customers), and the plans PostgreSQL chooses for those lookups on the big table.
 
     .venv/bin/python bench/events_table.py [--rows 10000000] [--events 2000]
 """
@@ -53,6 +53,11 @@ LOOKUPS = {
     "an order's events": (
         "SELECT payload FROM gamify_event WHERE order_id IN ('old-order-77', 'x') "
         "AND type IN ('order.paid', 'order.refunded') ORDER BY occurred_at, id"
+    ),
+    "what an order gave (through its events' customers)": (
+        "SELECT p.* FROM gamify_event e JOIN gamify_progress p ON p.customer = e.customer "
+        "AND p.order_id = e.order_id WHERE e.order_id = 'old-order-77' "
+        "AND p.challenge = ANY('{bench-000,bench-001,bench-002,bench-003,bench-004}')"
     ),
     "a customer's events in a window": (
         "SELECT count(*) FROM gamify_event WHERE customer = 'customer-42' "

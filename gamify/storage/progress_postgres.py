@@ -2,7 +2,7 @@
 (:mod:`gamify.storage.libpq`), for the path every event of a store goes through.
 
 - **Start** (one round trip): ``BEGIN``; the customers' advisory locks with the transaction's
-  settings; the events' insert; the four reads the plan needs (their union is planned slower
+  settings; the events' insert; the three reads the plan needs (their union is planned slower
   than it runs, so they go apart, prepared once per connection with generic plans).
 - **End** (one more): the progress rows the plan made, held back until then; ``COMMIT``
   without waiting for the WAL flush, which releases the customers' locks before the disk is
@@ -26,7 +26,6 @@ import psycopg
 from psycopg import pq
 from sqlalchemy import Connection, Engine
 
-from gamify.core.canonical import canonical_json
 from gamify.core.events import Event
 from gamify.core.progress import Contribution, Key, OrderFacts, StoredContribution, Tally
 from gamify.storage.libpq import (
@@ -44,6 +43,7 @@ from gamify.storage.libpq import (
 from gamify.storage.progress_sql import (
     SqlProgressTransaction,
     lock_params,
+    payload_json,
     read_rows,
 )
 
@@ -60,7 +60,7 @@ SELECT set_config('synchronous_commit', 'off', true),
 )
 # The payloads come as one JSON array, dumped in one call and parsed by the server faster than
 # a text array of the same: an element of a ``json`` value is its text as sent, so each payload
-# is stored exactly as :meth:`~gamify.core.events.Event.payload_json` writes it.
+# is stored exactly as :func:`~gamify.storage.progress_sql.payload_json` writes it.
 APPEND = Statement.of(
     "events_append",
     """\
@@ -94,16 +94,17 @@ SELECT c, cu, w, st, so, o, pe, u, 0, CAST(%(at)s AS TIMESTAMPTZ)
 )
 
 
-# What the plan reads, in the shape of :func:`~gamify.storage.progress_sql.read_parts`, as four
+# What the plan reads, in the shape of :func:`~gamify.storage.progress_sql.read_parts`, as three
 # statements (their union is planned slower than it runs), each answering its rows as one JSON
 # array (parsed at C speed: a batch reads hundreds of rows). Each key is looked up on its own in
 # a LATERAL subquery that the planner cannot flatten into a join (an aggregate, DISTINCT or
 # OFFSET 0): an index probe per key with the generic plan too, whatever the table's size or
 # statistics. A key's progress is summed in its own subquery (a few rows to sort, not all of
 # the batch's), from its window's rows only (a weekly challenge's past weeks are not read).
-# What an order gave is found through the customers of its events stored before this
-# transaction (xmin: this transaction's own rows; the request's ids to be sure), so a new order
-# costs one probe of the events' order index and none of progress.
+# An order's events are read once, through the order index: the paid and refund events of the
+# orders refunded, and what the order gave, found through the customers of its events stored
+# before this transaction (xmin: this transaction's own rows; the request's ids to be sure). A
+# new order costs that one probe and none of progress.
 _KEYS = """unnest(CAST(%(challenges)s AS VARCHAR[]), CAST(%(customers)s AS VARCHAR[]),
               CAST(%(windows)s AS VARCHAR[])) AS k(ch, cu, w)"""
 _ORDERS = "unnest(CAST(%(orders)s AS VARCHAR[])) AS k(o)"
@@ -134,35 +135,33 @@ SELECT json_agg(json_build_array(
     Statement.of(
         "events_orders",
         f"""\
-SELECT json_agg(json_build_array(
-         'o', k.o, e.id, CAST(e.occurred_at AS TEXT), NULL, NULL, NULL, NULL, NULL, e.payload))
-  FROM {_ORDERS}
- CROSS JOIN LATERAL (
-       SELECT id, occurred_at, payload FROM gamify_event
-        WHERE order_id = k.o AND type IN ('order.paid', 'order.refunded')
-          AND EXISTS (SELECT 1 FROM gamify_event
-                       WHERE order_id = k.o AND type = 'order.refunded')
-       OFFSET 0) AS e""",
-        infer=True,
-    ),
-    Statement.of(
-        "events_given",
-        f"""\
-SELECT json_agg(json_build_array(
-         'c', g.challenge, g.customer, g."window", g.step, g.source, g.period, g.units,
-         g.refunded, k.o))
-  FROM {_ORDERS}
- CROSS JOIN LATERAL (
-       SELECT DISTINCT customer FROM gamify_event
-        WHERE order_id = k.o
-          AND NOT (xmin = CAST(pg_current_xact_id() AS XID)
-                   AND id = ANY(CAST(%(ids)s AS VARCHAR[])))) AS b
- CROSS JOIN LATERAL (
-       SELECT challenge, customer, "window", step, source, period, units, refunded
-         FROM gamify_progress
-        WHERE challenge = ANY(CAST(%(counting)s AS VARCHAR[])) AND customer = b.customer
-          AND order_id = k.o
-       OFFSET 0) AS g""",
+WITH found AS MATERIALIZED (
+  SELECT k.o, e.id, e.type, e.customer, e.occurred_at, e.payload,
+         e.xmin = CAST(pg_current_xact_id() AS XID)
+           AND e.id = ANY(CAST(%(ids)s AS VARCHAR[])) AS now
+    FROM {_ORDERS}
+   CROSS JOIN LATERAL (
+         SELECT id, type, customer, occurred_at, payload, xmin FROM gamify_event
+          WHERE order_id = k.o OFFSET 0) AS e
+)
+SELECT json_agg(r) FROM (
+  SELECT json_build_array(
+           'o', f.o, f.id, CAST(f.occurred_at AS TEXT), NULL, NULL, NULL, NULL, NULL, f.payload)
+    FROM found AS f
+   WHERE f.type IN ('order.paid', 'order.refunded')
+     AND f.o IN (SELECT o FROM found WHERE type = 'order.refunded')
+  UNION ALL
+  SELECT json_build_array(
+           'c', g.challenge, g.customer, g."window", g.step, g.source, g.period, g.units,
+           g.refunded, b.o)
+    FROM (SELECT DISTINCT o, customer FROM found WHERE NOT now) AS b
+   CROSS JOIN LATERAL (
+         SELECT challenge, customer, "window", step, source, period, units, refunded
+           FROM gamify_progress
+          WHERE challenge = ANY(CAST(%(counting)s AS VARCHAR[])) AND customer = b.customer
+            AND order_id = b.o
+         OFFSET 0) AS g
+) AS t(r)""",
         infer=True,
     ),
 )
@@ -274,7 +273,7 @@ def _append(events: Sequence[Event], received_at: datetime) -> dict[str, Any]:
         "customer": array([e.customer for e in ordered]),
         "occurred_at": array([e.occurred_at for e in ordered]),
         "order_id": array([e.order_id for e in ordered]),
-        "payloads": canonical_json([e.payload for e in ordered]),
+        "payloads": payload_json([e.payload for e in ordered]),
         "received_at": received_at,
     }
 
