@@ -22,7 +22,11 @@ an event only meets the steps indexed under its type.
 At the end, the events answered 2xx are checked to be all stored (each id is stored once, by
 its primary key; requests still in flight when wrk stops may be stored without being counted).
 
-    .venv/bin/python bench/events.py [--seconds 5] [--rounds 3] [--connections 16]
+With ``--gc-freeze`` each worker calls ``gc.freeze()`` once the app is loaded, as
+docs/integration.md suggests to a host taking batches of events (not by default: gamify leaves
+that to the host).
+
+    .venv/bin/python bench/events.py [--seconds 5] [--rounds 3] [--connections 16] [--gc-freeze]
 """
 
 from __future__ import annotations
@@ -163,6 +167,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="length of each measure [5]")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds [3]")
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients [16]")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() in each worker once it is loaded"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/events.py needs wrk (Debian package wrk)")
@@ -178,7 +185,7 @@ def main() -> None:
             log_path=tmp / "gunicorn.log",
             workers=WORKERS,
             timeout=120,
-            env={"GAMIFY_EVENTS_KEY": KEY},
+            env={"GAMIFY_EVENTS_KEY": KEY, "RACE_APP_GC_FREEZE": "1" if args.gc_freeze else "0"},
         )
         try:
             rows = measure(port, args, tmp)
@@ -262,9 +269,9 @@ def report(rows: list[tuple[str, int, Measure]], args: argparse.Namespace, sent:
     batch_ratio = statistics.median(b / s for b, s in zip(batch, single, strict=True))
     print()
     print(
-        f"events/s on PostgreSQL, 20 challenges active, gunicorn {WORKERS} sync workers, wrk "
-        f"{args.connections} connections, {args.rounds} alternating rounds of {args.seconds:g} s;"
-        " medians"
+        f"events/s on PostgreSQL, 20 challenges active, gunicorn {WORKERS} sync workers"
+        f"{' (gc.freeze() in each)' if args.gc_freeze else ''}, wrk {args.connections} "
+        f"connections, {args.rounds} alternating rounds of {args.seconds:g} s; medians"
     )
     print(f"  bare inserts/s        {statistics.median(bare):10.1f}")
     print(

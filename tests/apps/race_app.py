@@ -13,6 +13,7 @@ the floor a play cannot go below, and the baseline of ``bench/plays.py``. Each w
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from datetime import UTC, datetime
@@ -61,5 +62,7 @@ def create_app() -> Flask:
             new_id = conn.execute(bare_insert.insert().values(at=at)).inserted_primary_key[0]
         return jsonify(id=new_id), 201
 
+    if os.environ.get("RACE_APP_GC_FREEZE") == "1":  # bench/events.py --gc-freeze
+        gc.freeze()  # as docs/integration.md's post_worker_init: the app is loaded by now
     print(f"race_app ready in process {os.getpid()}", file=sys.stderr, flush=True)
     return app
