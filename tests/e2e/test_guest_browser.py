@@ -20,6 +20,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 from test_browser import PLAYS, SCRATCH, WHEEL, Server, Tab, assert_accessible, make_tab
 from test_browser import browser as browser  # the fixture: one chromium for the module
+from test_browser import desktop as desktop  # its `server` is this module's
+from test_browser import tab as tab  # its `server` is this module's
 
 from gamify.demo import EXAMPLES, create_demo_app
 
@@ -90,16 +92,6 @@ def aged_desktop(
     browser: Browser, aged_server: Server, request: pytest.FixtureRequest
 ) -> Iterator[Tab]:
     yield from make_tab(browser, aged_server, request, "desktop")
-
-
-@pytest.fixture(params=["phone", "desktop"])
-def guest(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, request.param)
-
-
-@pytest.fixture
-def desktop(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, "desktop")
 
 
 def visit(tab: Tab, lang: str = "es") -> Page:
@@ -192,15 +184,15 @@ def test_a_guest_plays_with_an_email_only_and_a_second_play_reuses_it(aged: Tab)
     assert email_of(aged) not in stored and "@" not in stored
 
 
-def test_the_demo_wheel_takes_a_guest_from_the_visit_link(guest: Tab) -> None:
-    page = guest.page
-    page.goto(f"{guest.base}/?customer={guest.customer}&lang=en")
+def test_the_demo_wheel_takes_a_guest_from_the_visit_link(tab: Tab) -> None:
+    page = tab.page
+    page.goto(f"{tab.base}/?customer={tab.customer}&lang=en")
     page.get_by_role("link", name="Visit without an account").click()
     expect(page).to_have_url(re.compile(r"/\?lang=en&guest=1$"))
     expect(page.locator(".account")).to_contain_text("without an account")
     assert page.locator("script[data-campaign][data-customer]").count() == 0
     expect(page.locator(f"{SCRATCH} button.go")).to_be_visible()
-    guest.open_wheel()
+    tab.open_wheel()
     page.locator(f"{WHEEL} button.go").click()
     form = page.locator(FORM)
     expect(form.locator("input[type=email]")).to_be_focused()
@@ -208,14 +200,14 @@ def test_the_demo_wheel_takes_a_guest_from_the_visit_link(guest: Tab) -> None:
     expect(
         form.get_by_label("I want to receive offers from Demo Store by email")
     ).not_to_be_checked()
-    form.locator("input[type=email]").fill(email_of(guest))
+    form.locator("input[type=email]").fill(email_of(tab))
     page.keyboard.press("Enter")
-    [result] = guest.results()
+    [result] = tab.results()
     status = page.locator(f"{WHEEL} .status[role=status]")
     expect(status).to_contain_text(result["play"]["prize"]["label"])
     if result["play"]["coupon"]:
         expect(page.locator(f"{WHEEL} input.code")).to_have_value(result["play"]["coupon"])
-    guest.screenshot(f"guest-played-{guest.device}", of=f"{WHEEL} .panel")
+    tab.screenshot(f"guest-played-{tab.device}", of=f"{WHEEL} .panel")
 
 
 def test_an_invalid_email_is_said_at_the_field(aged_desktop: Tab) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect
-from test_browser import Server, Tab, assert_accessible, computed, make_tab
+from playwright.sync_api import expect
+from test_browser import Server, Tab, assert_accessible, computed
 from test_browser import browser as browser  # the fixture: one chromium for the module
+from test_browser import tab as tab  # its `server` is this module's
 
 from gamify.demo import create_demo_app
 
@@ -26,11 +27,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     served = Server(create_demo_app(tmp_path_factory.mktemp("terms") / "instance", history=False))
     yield served
     served.close()
-
-
-@pytest.fixture(params=["phone", "desktop"])
-def tab(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    yield from make_tab(browser, server, request, request.param)
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
