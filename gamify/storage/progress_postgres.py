@@ -199,14 +199,14 @@ class PostgresProgressTransaction(SqlProgressTransaction):
             steps.append((APPEND, _append(events, received_at)))
         reading = bool(keys or order_ids)
         if reading:
-            ordered = sorted(keys)
+            listed = list(keys)  # in any order: they are probed one by one
             params = {
-                "challenges": array([k[0] for k in ordered]),
-                "customers": array([k[1] for k in ordered]),
-                "windows": array([k[2] for k in ordered]),
-                "orders": array(sorted(order_ids)),
-                "counting": array(sorted(challenges)),
-                "ids": array(sorted(e.id for e in events if e.order_id is not None)),
+                "challenges": array([k[0] for k in listed]),
+                "customers": array([k[1] for k in listed]),
+                "windows": array([k[2] for k in listed]),
+                "orders": array(list(order_ids)),
+                "counting": array(list(challenges)),
+                "ids": array([e.id for e in events if e.order_id is not None]),
             }
             steps.extend((statement, params) for statement in READS)
         try:
